@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Net;
+using CloudApp.ComputeApi.Jobs;
+using CloudApp.ComputeApi.Kernels;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace CloudApp.ComputeApi.Apis;
+
+/// <summary>The HTTP surface of the compute service: list kernels, run one, and a root page.</summary>
+public static class ComputeApi
+{
+    public const string ComputeTimeoutPolicy = "compute";
+    public const string SizeParameter = "size";
+
+    /// <summary>Status sent when the client went away before the job finished (nobody reads it; metrics do).</summary>
+    public const int ClientClosedRequest = 499;
+
+    /// <summary>Maps <c>GET /</c>, <c>GET /api/kernels</c>, <c>GET /api/kernels/{kernel}</c> and <c>GET /api/compute/{kernel}</c>.</summary>
+    public static RouteGroupBuilder MapComputeApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", RootPage).ExcludeFromDescription();
+
+        var api = app.MapGroup("/api").WithTags("Compute");
+
+        api.MapGet("/kernels", ListKernels)
+            .WithName("ListKernels")
+            .WithSummary("Lists the kernels with their default and maximum sizes.");
+
+        api.MapGet("/kernels/{kernel}", GetKernel)
+            .WithName("GetKernel")
+            .WithSummary("Describes one kernel.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/compute/{kernel}", RunKernel)
+            .WithName("RunKernel")
+            .WithSummary("Runs a kernel and returns its result.")
+            .WithDescription("Omit size to use the kernel's configured default. Jobs beyond the concurrency limit wait in a bounded queue; "
+                + "when it is full the answer is 429 with Retry-After. A job still running at the deadline is stopped and answered with 504.")
+            .WithRequestTimeout(ComputeTimeoutPolicy)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+
+        return api;
+    }
+
+    public static Ok<KernelInfo[]> ListKernels(KernelCatalog catalog) =>
+        TypedResults.Ok(catalog.Entries.Select(ToInfo).ToArray());
+
+    public static Results<Ok<KernelInfo>, ProblemHttpResult> GetKernel(string kernel, KernelCatalog catalog) =>
+        catalog.Find(kernel) is { } entry ? TypedResults.Ok(ToInfo(entry)) : UnknownKernel(kernel, catalog);
+
+    public static async Task<Results<Ok<ComputeResponse>, ValidationProblem, ProblemHttpResult>> RunKernel(
+        string kernel,
+        [FromQuery(Name = SizeParameter)] string? size,
+        KernelCatalog catalog,
+        ComputeJobRunner runner,
+        ComputeMetrics metrics,
+        IOptions<ComputeOptions> options,
+        HttpContext httpContext)
+    {
+        if (catalog.Find(kernel) is not { } entry)
+        {
+            metrics.Rejected(RejectionReason.UnknownKernel, kernel: null);
+            return UnknownKernel(kernel, catalog);
+        }
+
+        if (!TryParseSize(size, entry, out var n, out var error))
+        {
+            metrics.Rejected(RejectionReason.InvalidSize, entry.Name);
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { [SizeParameter] = [error] },
+                detail: error,
+                extensions: new Dictionary<string, object?>
+                {
+                    ["kernel"] = entry.Name,
+                    ["minimum"] = 1L,
+                    ["maximum"] = entry.MaxSize,
+                });
+        }
+
+        var deadline = httpContext.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken ?? CancellationToken.None;
+        var job = await runner.RunAsync(entry.Kernel, n, httpContext.RequestAborted, deadline);
+
+        switch (job.Outcome)
+        {
+            case JobOutcome.Success:
+                var output = job.Output!.Value;
+                return TypedResults.Ok(new ComputeResponse(entry.Name, n, output.Result, job.Elapsed.TotalSeconds,
+                    new WorkDone(output.Work, entry.Kernel.WorkUnit)));
+
+            case JobOutcome.Rejected:
+                var retryAfter = options.Value.RetryAfter;
+                httpContext.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status429TooManyRequests,
+                    type: "https://www.rfc-editor.org/rfc/rfc6585#section-4",
+                    title: "Too many compute requests",
+                    detail: $"All {options.Value.EffectiveConcurrency} compute slots are busy and the queue of {options.Value.QueueLimit} is full. "
+                        + $"Retry after {retryAfter.TotalSeconds:0.#} s.",
+                    extensions: new Dictionary<string, object?>
+                    {
+                        ["kernel"] = entry.Name,
+                        ["concurrencyLimit"] = options.Value.EffectiveConcurrency,
+                        ["queueLimit"] = options.Value.QueueLimit,
+                    });
+
+            case JobOutcome.Timeout:
+                return TimedOut(options.Value.RequestTimeout, entry.Name);
+
+            default:
+                return TypedResults.Problem(statusCode: ClientClosedRequest, title: "Client closed the request",
+                    detail: "The client disconnected; the job was stopped.");
+        }
+    }
+
+    /// <summary>Problem details for a compute request that ran past its deadline (also used by the timeout middleware).</summary>
+    public static ProblemHttpResult TimedOut(TimeSpan timeout, string? kernel) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status504GatewayTimeout,
+            title: "Compute deadline exceeded",
+            detail: $"The job did not finish within the request timeout of {timeout.TotalSeconds:0.###} s and was stopped. "
+                + "Ask for a smaller size.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["kernel"] = kernel,
+                ["timeoutSeconds"] = timeout.TotalSeconds,
+            });
+
+    /// <summary>
+    /// Parses the size query value. Absent means the configured default (as the original lab's workload came
+    /// from configuration); anything present must be a whole number from 1 to the kernel's maximum.
+    /// </summary>
+    internal static bool TryParseSize(string? raw, CatalogEntry entry, out long size, out string error)
+    {
+        size = 0;
+        error = "";
+        if (raw is null)
+        {
+            size = entry.DefaultSize;
+            return true;
+        }
+
+        var allowed = $"Allowed: a whole number from 1 to {entry.MaxSize} ({entry.Kernel.SizeMeaning}).";
+        var text = raw.Trim();
+        if (text.Length == 0)
+        {
+            error = $"The size is empty. {allowed}";
+            return false;
+        }
+
+        var negative = text[0] == '-';
+        var digits = negative ? text[1..] : text;
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit))
+        {
+            error = $"The size '{Shorten(raw)}' is not a whole number. {allowed}";
+            return false;
+        }
+        if (negative && digits.Any(c => c != '0'))
+        {
+            error = $"The size must be positive, not negative. {allowed}";
+            return false;
+        }
+        if (!long.TryParse(digits, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            error = $"The size '{Shorten(raw)}' overflows a 64-bit integer. {allowed}";
+            return false;
+        }
+        if (value == 0)
+        {
+            error = $"The size must be at least 1. {allowed}";
+            return false;
+        }
+        if (value > entry.MaxSize)
+        {
+            error = $"The size {value} is above the maximum of {entry.MaxSize} for kernel '{entry.Name}'. {allowed}";
+            return false;
+        }
+
+        size = value;
+        return true;
+    }
+
+    private static ProblemHttpResult UnknownKernel(string kernel, KernelCatalog catalog) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status404NotFound,
+            title: "Unknown kernel",
+            detail: $"There is no kernel named '{Shorten(kernel)}'. Known kernels: {string.Join(", ", catalog.Entries.Select(e => e.Name))}.",
+            extensions: new Dictionary<string, object?> { ["kernels"] = catalog.Entries.Select(e => e.Name).ToArray() });
+
+    private static KernelInfo ToInfo(CatalogEntry entry) =>
+        new(entry.Name, entry.Kernel.Description, entry.Kernel.SizeMeaning, entry.DefaultSize, entry.MaxSize,
+            entry.Kernel.WorkUnit, $"/api/compute/{entry.Name}");
+
+    // Echoed input is cut short so an error message never grows with what the client sent.
+    private static string Shorten(string value) => value.Length <= 32 ? value : string.Concat(value.AsSpan(0, 32), "…");
+
+    private static ContentHttpResult RootPage(KernelCatalog catalog, IOptions<ComputeOptions> options)
+    {
+        var rows = string.Concat(catalog.Entries.Select(e =>
+            $"<tr><td><a href=\"/api/compute/{e.Name}\">{e.Name}</a></td><td>{WebUtility.HtmlEncode(e.Kernel.Description)}</td>"
+            + $"<td>{WebUtility.HtmlEncode(e.Kernel.SizeMeaning)}</td><td>{e.DefaultSize}</td><td>{e.MaxSize}</td></tr>"));
+        var o = options.Value;
+        var html = $$"""
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>CloudApp ComputeApi</title>
+            <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}td,th{padding:.25rem .75rem;text-align:left}</style>
+            </head><body>
+            <h1>CloudApp ComputeApi</h1>
+            <p>Runs CPU-bound, cancellable kernels on request and exposes rich Prometheus metrics about them.
+            At most {{o.EffectiveConcurrency}} kernels run at once and {{o.QueueLimit}} may wait; a request may take {{o.RequestTimeout.TotalSeconds:0.###}} s.</p>
+            <table><tr><th>kernel</th><th>what it does</th><th>size</th><th>default</th><th>maximum</th></tr>{{rows}}</table>
+            <p>Run one: <code>GET /api/compute/{kernel}?size=N</code>, for example <a href="/api/compute/primes?size=1000000">/api/compute/primes?size=1000000</a>.</p>
+            <ul>
+            <li><a href="/api/kernels">/api/kernels</a>: the kernels as JSON</li>
+            <li><a href="/openapi/v1.json">/openapi/v1.json</a>: OpenAPI description</li>
+            <li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+            <li><a href="/health">/health</a> (ready) and <a href="/alive">/alive</a> (live)</li>
+            </ul>
+            </body></html>
+            """;
+        return TypedResults.Content(html, "text/html; charset=utf-8");
+    }
+}

@@ -1,0 +1,23 @@
+using System.ComponentModel;
+
+namespace CloudApp.ComputeApi.Apis;
+
+[Description("The result of one kernel run.")]
+public sealed record ComputeResponse(
+    [property: Description("Kernel that ran.")] string Kernel,
+    [property: Description("Size it ran with (see the kernel's sizeMeaning).")] long Size,
+    [property: Description("primes: the count (number); matmul: sum of the product's elements (number); sha256: hex digest (string).")] object Result,
+    [property: Description("Seconds the kernel ran, waiting for a slot not included.")] double Elapsed,
+    [property: Description("Work done, e.g. numbers sieved, floating-point operations or bytes hashed.")] WorkDone Work);
+
+public sealed record WorkDone(long Amount, string Unit);
+
+[Description("A kernel this service runs, with the sizes it accepts.")]
+public sealed record KernelInfo(
+    string Name,
+    string Description,
+    [property: Description("What the size parameter means.")] string SizeMeaning,
+    [property: Description("Size used when a request gives none.")] long DefaultSize,
+    [property: Description("Largest size accepted; larger sizes get 400.")] long MaxSize,
+    string WorkUnit,
+    [property: Description("Relative URL that runs the kernel with its default size.")] string Href);

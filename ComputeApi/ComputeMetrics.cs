@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using CloudApp.ComputeApi.Kernels;
+using Microsoft.Extensions.Options;
+
+namespace CloudApp.ComputeApi;
+
+/// <summary>
+/// Every instrument the compute path records. Names follow the OpenTelemetry conventions (dotted, UCUM units,
+/// seconds as doubles); the Prometheus exporter turns <c>compute.job.duration</c> into
+/// <c>compute_job_duration_seconds</c> and tag keys such as <c>compute.kernel</c> into <c>compute_kernel</c>.
+/// Tag values come from fixed sets (kernel names, outcomes, reasons), never from user input.
+/// </summary>
+public sealed class ComputeMetrics
+{
+    public const string MeterName = "CloudApp.Compute";
+
+    public const string JobsName = "compute.jobs";
+    public const string JobDurationName = "compute.job.duration";
+    public const string JobWaitTimeName = "compute.job.wait_time";
+    public const string JobSizeName = "compute.job.size";
+    public const string JobsActiveName = "compute.jobs.active";
+    public const string JobsWaitingName = "compute.jobs.waiting";
+    public const string JobsActiveMaxName = "compute.jobs.active.max";
+    public const string JobsWaitingMaxName = "compute.jobs.waiting.max";
+    public const string RejectionsName = "compute.rejections";
+    public const string PrimesSievedName = "compute.primes.sieved";
+    public const string MatMulOperationsName = "compute.matmul.operations";
+    public const string Sha256HashedName = "compute.sha256.hashed";
+
+    public const string KernelTag = "compute.kernel";
+    public const string OutcomeTag = "compute.outcome";
+    public const string ReasonTag = "compute.rejection.reason";
+
+    // 1 ms to 60 s, roughly three buckets per decade, so quantiles of fast and slow kernels both have resolution.
+    internal static readonly double[] DurationBuckets =
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
+
+    // Waiting is zero for most jobs; the small buckets show the first signs of queueing.
+    internal static readonly double[] WaitBuckets =
+        [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    // 1-2-5 steps from 1 to 10^10 cover every kernel's sizes (MiB, matrix order, primes limit) in one family.
+    internal static readonly long[] SizeBuckets = BuildSizeBuckets();
+
+    private readonly Counter<long> _jobs;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _waitTime;
+    private readonly Histogram<long> _size;
+    private readonly UpDownCounter<long> _active;
+    private readonly UpDownCounter<long> _waiting;
+    private readonly Counter<long> _rejections;
+    private readonly Dictionary<string, Counter<long>> _work;
+
+    public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options)
+    {
+        var meter = meterFactory.Create(MeterName);
+        var limits = options.Value;
+
+        _jobs = meter.CreateCounter<long>(JobsName, "{job}",
+            "Compute jobs finished, by kernel and outcome (success, cancelled, timeout, rejected, failed).");
+        _duration = meter.CreateHistogram(JobDurationName, "s",
+            "Time a kernel ran, from start to its result or its cancellation.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _waitTime = meter.CreateHistogram(JobWaitTimeName, "s",
+            "Time a job waited for a free compute slot before it started.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WaitBuckets });
+        _size = meter.CreateHistogram(JobSizeName, "{size}",
+            "Sizes requested per kernel (primes: upper limit; matmul: matrix order; sha256: MiB).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [.. SizeBuckets] });
+        _active = meter.CreateUpDownCounter<long>(JobsActiveName, "{job}", "Kernels running now.");
+        _waiting = meter.CreateUpDownCounter<long>(JobsWaitingName, "{job}", "Jobs waiting now for a free compute slot.");
+        meter.CreateObservableGauge(JobsActiveMaxName, () => (long)limits.EffectiveConcurrency, "{job}",
+            "Kernels that may run at once (the concurrency limit).");
+        meter.CreateObservableGauge(JobsWaitingMaxName, () => (long)limits.QueueLimit, "{job}",
+            "Jobs that may wait for a slot before requests are rejected with 429.");
+        _rejections = meter.CreateCounter<long>(RejectionsName, "{request}",
+            "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel).");
+
+        _work = new(StringComparer.Ordinal)
+        {
+            [PrimeCountKernel.KernelName] = meter.CreateCounter<long>(PrimesSievedName, "{number}",
+                "Numbers the prime sieve has covered; rate() is the sieving throughput."),
+            [MatMulKernel.KernelName] = meter.CreateCounter<long>(MatMulOperationsName, "{flop}",
+                "Floating-point operations of matrix multiplication done; rate() is FLOP/s."),
+            [Sha256Kernel.KernelName] = meter.CreateCounter<long>(Sha256HashedName, "By",
+                "Bytes hashed with SHA-256; rate() is the hashing throughput."),
+        };
+    }
+
+    public void JobFinished(string kernel, JobOutcome outcome, TimeSpan duration)
+    {
+        var tags = new TagList { { KernelTag, kernel }, { OutcomeTag, outcome.ToTagValue() } };
+        _jobs.Add(1, tags);
+        _duration.Record(duration.TotalSeconds, tags);
+    }
+
+    /// <summary>A job that stopped while still waiting for a slot: counted, but it never ran, so no duration.</summary>
+    public void JobAbandoned(string kernel, JobOutcome outcome) =>
+        _jobs.Add(1, new TagList { { KernelTag, kernel }, { OutcomeTag, outcome.ToTagValue() } });
+
+    /// <summary>A job turned away before it ran: counts as a finished job with outcome rejected, and as a rejection.</summary>
+    public void JobRejected(string kernel, RejectionReason reason)
+    {
+        _jobs.Add(1, new TagList { { KernelTag, kernel }, { OutcomeTag, JobOutcome.Rejected.ToTagValue() } });
+        Rejected(reason, kernel);
+    }
+
+    /// <summary>A request turned away; <paramref name="kernel"/> is null when the kernel itself was unknown.</summary>
+    public void Rejected(RejectionReason reason, string? kernel)
+    {
+        var tags = new TagList { { ReasonTag, reason.ToTagValue() } };
+        if (kernel is not null) tags.Add(KernelTag, kernel);
+        _rejections.Add(1, tags);
+    }
+
+    public void SizeRequested(string kernel, long size) => _size.Record(size, new KeyValuePair<string, object?>(KernelTag, kernel));
+
+    public void WaitFinished(string kernel, TimeSpan waited) =>
+        _waitTime.Record(waited.TotalSeconds, new KeyValuePair<string, object?>(KernelTag, kernel));
+
+    public void JobStarted(string kernel) => _active.Add(1, new KeyValuePair<string, object?>(KernelTag, kernel));
+
+    public void JobStopped(string kernel) => _active.Add(-1, new KeyValuePair<string, object?>(KernelTag, kernel));
+
+    public void WaitStarted(string kernel) => _waiting.Add(1, new KeyValuePair<string, object?>(KernelTag, kernel));
+
+    public void WaitStopped(string kernel) => _waiting.Add(-1, new KeyValuePair<string, object?>(KernelTag, kernel));
+
+    public void WorkDone(string kernel, long amount)
+    {
+        if (_work.TryGetValue(kernel, out var counter)) counter.Add(amount);
+    }
+
+    private static long[] BuildSizeBuckets()
+    {
+        var buckets = new List<long>();
+        for (var decade = 1L; decade <= 10_000_000_000L; decade *= 10)
+        {
+            buckets.Add(decade);
+            if (decade < 10_000_000_000L)
+            {
+                buckets.Add(2 * decade);
+                buckets.Add(5 * decade);
+            }
+        }
+        return [.. buckets];
+    }
+}
+
+public enum JobOutcome
+{
+    Success,
+    Cancelled,
+    Timeout,
+    Rejected,
+    Failed,
+}
+
+public enum RejectionReason
+{
+    QueueFull,
+    InvalidSize,
+    UnknownKernel,
+}
+
+public static class ComputeMetricValues
+{
+    public static string ToTagValue(this JobOutcome outcome) => outcome switch
+    {
+        JobOutcome.Success => "success",
+        JobOutcome.Cancelled => "cancelled",
+        JobOutcome.Timeout => "timeout",
+        JobOutcome.Rejected => "rejected",
+        JobOutcome.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome)),
+    };
+
+    public static string ToTagValue(this RejectionReason reason) => reason switch
+    {
+        RejectionReason.QueueFull => "queue_full",
+        RejectionReason.InvalidSize => "invalid_size",
+        RejectionReason.UnknownKernel => "unknown_kernel",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason)),
+    };
+}

@@ -1,0 +1,51 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace CloudApp.ComputeApi;
+
+/// <summary>Configuration section <c>Compute</c>: how much work the service accepts and runs at once.</summary>
+public sealed class ComputeOptions
+{
+    public const string SectionName = "Compute";
+
+    /// <summary>Kernels that run at the same time; 0 means one per processor the process may use.</summary>
+    [Range(0, 1024)]
+    public int MaxConcurrency { get; set; }
+
+    /// <summary>Requests that may wait for a free slot; beyond that the service answers 429.</summary>
+    [Range(0, 100_000)]
+    public int QueueLimit { get; set; } = 8;
+
+    /// <summary>Deadline of one compute request, waiting included; past it the kernel stops and the answer is 504.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Value of the Retry-After header sent with 429.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Required, ValidateObjectMembers]
+    public KernelLimits Primes { get; set; } = new() { DefaultSize = 10_000_000, MaxSize = 10_000_000_000 };
+
+    [Required, ValidateObjectMembers]
+    public KernelLimits MatMul { get; set; } = new() { DefaultSize = 256, MaxSize = 2048 };
+
+    [Required, ValidateObjectMembers]
+    public KernelLimits Sha256 { get; set; } = new() { DefaultSize = 64, MaxSize = 1024 };
+
+    /// <summary>The concurrency actually used: <see cref="MaxConcurrency"/>, or the processor count when it is 0.</summary>
+    public int EffectiveConcurrency => MaxConcurrency > 0 ? MaxConcurrency : Environment.ProcessorCount;
+}
+
+/// <summary>Sizes one kernel accepts: the size used when a request names none, and the largest allowed.</summary>
+public sealed class KernelLimits
+{
+    [Range(1, long.MaxValue)]
+    public long DefaultSize { get; set; }
+
+    [Range(1, long.MaxValue)]
+    public long MaxSize { get; set; }
+}
+
+[OptionsValidator]
+public sealed partial class ComputeOptionsValidator : IValidateOptions<ComputeOptions>;

@@ -1,0 +1,22 @@
+using CloudApp.ComputeApi.Apis;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddComputeServices();
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseRequestTimeouts();
+
+app.MapDefaultEndpoints();
+app.MapOpenApi();
+app.MapComputeApi();
+
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,192 @@
+using CloudApp.ComputeApi.Jobs;
+using CloudApp.ComputeApi.Kernels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Options;
+using System.Diagnostics.Metrics;
+
+namespace CloudApp.ComputeApi.Tests;
+
+public sealed class ComputeJobRunnerTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly IMeterFactory _meters;
+    private readonly ComputeMetrics _metrics;
+    private readonly ComputeJobRunner _runner;
+    private readonly MetricCollector<long> _jobs;
+    private readonly MetricCollector<double> _duration;
+    private readonly MetricCollector<double> _waitTime;
+    private readonly MetricCollector<long> _size;
+    private readonly MetricCollector<long> _active;
+    private readonly MetricCollector<long> _waiting;
+    private readonly MetricCollector<long> _rejections;
+    private readonly MetricCollector<long> _sieved;
+
+    public ComputeJobRunnerTests()
+    {
+        _meters = _services.GetRequiredService<IMeterFactory>();
+        var options = Options.Create(new ComputeOptions { MaxConcurrency = 1, QueueLimit = 1 });
+        _metrics = new ComputeMetrics(_meters, options);
+        _runner = new ComputeJobRunner(options, _metrics, TimeProvider.System);
+        _jobs = Collect<long>(ComputeMetrics.JobsName);
+        _duration = Collect<double>(ComputeMetrics.JobDurationName);
+        _waitTime = Collect<double>(ComputeMetrics.JobWaitTimeName);
+        _size = Collect<long>(ComputeMetrics.JobSizeName);
+        _active = Collect<long>(ComputeMetrics.JobsActiveName);
+        _waiting = Collect<long>(ComputeMetrics.JobsWaitingName);
+        _rejections = Collect<long>(ComputeMetrics.RejectionsName);
+        _sieved = Collect<long>(ComputeMetrics.PrimesSievedName);
+    }
+
+    [Fact]
+    public async Task RecordsASuccessfulJobInEveryInstrument()
+    {
+        var result = await _runner.RunAsync(new PrimeCountKernel(), 1_000, CancellationToken.None, CancellationToken.None);
+
+        Assert.Equal(JobOutcome.Success, result.Outcome);
+        Assert.Equal(168L, result.Output!.Value.Result);
+
+        var job = Assert.Single(_jobs.GetMeasurementSnapshot());
+        Assert.Equal(1, job.Value);
+        Assert.Equal("primes", job.Tags[ComputeMetrics.KernelTag]);
+        Assert.Equal("success", job.Tags[ComputeMetrics.OutcomeTag]);
+
+        var duration = Assert.Single(_duration.GetMeasurementSnapshot());
+        Assert.True(duration.Value > 0);
+        Assert.Equal("success", duration.Tags[ComputeMetrics.OutcomeTag]);
+
+        Assert.Equal(1_000, Assert.Single(_size.GetMeasurementSnapshot()).Value);
+        Assert.Equal("primes", Assert.Single(_waitTime.GetMeasurementSnapshot()).Tags[ComputeMetrics.KernelTag]);
+        Assert.Equal(1_000, _sieved.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal([1L, -1L], _active.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Empty(_waiting.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public async Task QueuesBeyondTheConcurrencyLimitAndRejectsBeyondTheQueue()
+    {
+        var gate = new GateKernel();
+        var running = _runner.RunAsync(gate, 1, CancellationToken.None, CancellationToken.None);
+        await WaitUntil(() => gate.Started == 1);
+        var queued = _runner.RunAsync(gate, 2, CancellationToken.None, CancellationToken.None);
+        await WaitUntil(() => _waiting.GetMeasurementSnapshot().Sum(m => m.Value) == 1);
+
+        var rejected = await _runner.RunAsync(gate, 3, CancellationToken.None, CancellationToken.None);
+
+        Assert.Equal(JobOutcome.Rejected, rejected.Outcome);
+        var rejection = Assert.Single(_rejections.GetMeasurementSnapshot());
+        Assert.Equal("queue_full", rejection.Tags[ComputeMetrics.ReasonTag]);
+        Assert.Equal("primes", rejection.Tags[ComputeMetrics.KernelTag]);
+        Assert.Contains(_jobs.GetMeasurementSnapshot(), m => (string?)m.Tags[ComputeMetrics.OutcomeTag] == "rejected");
+
+        gate.Release(2);
+        Assert.Equal(JobOutcome.Success, (await running.WaitAsync(Patience)).Outcome);
+        Assert.Equal(JobOutcome.Success, (await queued.WaitAsync(Patience)).Outcome);
+        Assert.Equal(0, _waiting.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(0, _active.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(2, _waitTime.GetMeasurementSnapshot().Count);
+    }
+
+    [Fact]
+    public async Task CallsAPassedDeadlineATimeout()
+    {
+        using var deadline = new CancellationTokenSource();
+        var job = _runner.RunAsync(new GateKernel(), 1, deadline.Token, deadline.Token);
+        deadline.CancelAfter(50);
+
+        var result = await job.WaitAsync(Patience);
+
+        Assert.Equal(JobOutcome.Timeout, result.Outcome);
+        Assert.Equal("timeout", Assert.Single(_duration.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
+        Assert.Equal(0, _active.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    [Fact]
+    public async Task CallsAClientDisconnectCancelled()
+    {
+        using var aborted = new CancellationTokenSource();
+        var job = _runner.RunAsync(new GateKernel(), 1, aborted.Token, CancellationToken.None);
+        aborted.CancelAfter(50);
+
+        Assert.Equal(JobOutcome.Cancelled, (await job.WaitAsync(Patience)).Outcome);
+        Assert.Equal("cancelled", Assert.Single(_jobs.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
+    }
+
+    [Fact]
+    public async Task AJobCancelledWhileWaitingNeverRuns()
+    {
+        var gate = new GateKernel();
+        var running = _runner.RunAsync(gate, 1, CancellationToken.None, CancellationToken.None);
+        await WaitUntil(() => gate.Started == 1);
+        using var aborted = new CancellationTokenSource();
+        var waiting = _runner.RunAsync(gate, 2, aborted.Token, CancellationToken.None);
+        await WaitUntil(() => _waiting.GetMeasurementSnapshot().Sum(m => m.Value) == 1);
+
+        aborted.Cancel();
+        var result = await waiting.WaitAsync(Patience);
+        gate.Release();
+        await running.WaitAsync(Patience);
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.Equal(1, gate.Started);
+        Assert.Equal(0, _waiting.GetMeasurementSnapshot().Sum(m => m.Value));
+        // Only the job that ran has a duration; the abandoned one is counted but was never timed.
+        Assert.Equal("success", Assert.Single(_duration.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
+        Assert.Contains(_jobs.GetMeasurementSnapshot(), m => (string?)m.Tags[ComputeMetrics.OutcomeTag] == "cancelled");
+    }
+
+    [Fact]
+    public async Task RecordsAFailureAndLetsTheExceptionThrough()
+    {
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            _runner.RunAsync(new ThrowingKernel(), 1, CancellationToken.None, CancellationToken.None));
+
+        Assert.Equal("failed", Assert.Single(_jobs.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
+        Assert.Equal(0, _active.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    [Fact]
+    public void PublishesTheConfiguredLimits()
+    {
+        using var activeMax = Collect<long>(ComputeMetrics.JobsActiveMaxName);
+        using var waitingMax = Collect<long>(ComputeMetrics.JobsWaitingMaxName);
+
+        activeMax.RecordObservableInstruments();
+        waitingMax.RecordObservableInstruments();
+
+        Assert.Equal(1, activeMax.LastMeasurement!.Value);
+        Assert.Equal(1, waitingMax.LastMeasurement!.Value);
+    }
+
+    [Fact]
+    public void RecordsInvalidRequestsWithoutUserInputInTags()
+    {
+        _metrics.Rejected(RejectionReason.UnknownKernel, kernel: null);
+        _metrics.Rejected(RejectionReason.InvalidSize, "matmul");
+
+        var measurements = _rejections.GetMeasurementSnapshot();
+        Assert.Equal(["unknown_kernel", "invalid_size"], measurements.Select(m => (string?)m.Tags[ComputeMetrics.ReasonTag]));
+        Assert.False(measurements[0].Tags.ContainsKey(ComputeMetrics.KernelTag));
+        Assert.Equal("matmul", measurements[1].Tags[ComputeMetrics.KernelTag]);
+    }
+
+    public void Dispose()
+    {
+        _runner.Dispose();
+        _services.Dispose();
+    }
+
+    private MetricCollector<T> Collect<T>(string instrument) where T : struct =>
+        new(_meters, ComputeMetrics.MeterName, instrument);
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using CloudApp.ComputeApi.Kernels;
+
+namespace CloudApp.ComputeApi.Tests;
+
+public class MatMulKernelTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(8)]
+    [InlineData(13)]
+    [InlineData(97)]
+    [InlineData(257)]
+    public void MultipliesLikeTheTextbookTripleLoop(int n)
+    {
+        var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
+        var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
+        var c = new double[n * n];
+
+        MatMulKernel.Multiply(a, b, c, n, KernelContext.None);
+
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                var expected = 0.0;
+                for (var k = 0; k < n; k++) expected += a[(i * n) + k] * b[(k * n) + j];
+                Assert.True(Math.Abs(expected - c[(i * n) + j]) <= 1e-12 * n, $"C[{i},{j}] = {c[(i * n) + j]}, expected {expected}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(300)]
+    [InlineData(1030)]
+    public void ChecksumEqualsTheSumOfColumnSumsTimesRowSums(int n)
+    {
+        // sum(A * B) = sum over k of (column k of A summed) * (row k of B summed): an O(n^2) check of the O(n^3) product.
+        var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
+        var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
+        var expected = 0.0;
+        for (var k = 0; k < n; k++)
+        {
+            double column = 0, row = 0;
+            for (var i = 0; i < n; i++)
+            {
+                column += a[(i * n) + k];
+                row += b[(k * n) + i];
+            }
+            expected += column * row;
+        }
+
+        var output = new MatMulKernel().Run(n, KernelContext.None);
+
+        Assert.Equal(expected, (double)output.Result, 1e-9 * n * n);
+        Assert.Equal(2L * n * n * n, output.Work);
+    }
+
+    [Fact]
+    public void GivesTheSameChecksumEveryTime()
+    {
+        var kernel = new MatMulKernel();
+        Assert.Equal(kernel.Run(200, KernelContext.None).Result, kernel.Run(200, KernelContext.None).Result);
+    }
+
+    [Fact]
+    public void GeneratesValuesInMinusOneToOne()
+    {
+        var values = MatMulKernel.Generate(64, MatMulKernel.SeedA, KernelContext.None);
+        Assert.All(values, v => Assert.InRange(v, -1.0, 1.0));
+        Assert.True(values.Distinct().Count() > 4000, "generated values should not repeat");
+    }
+
+    [Fact]
+    public void ReportsAllFloatingPointOperationsAsWork()
+    {
+        long reported = 0;
+        new MatMulKernel().Run(300, new KernelContext(CancellationToken.None, w => reported += w));
+        Assert.Equal(2L * 300 * 300 * 300, reported);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4097)]
+    public void RejectsSizesOutsideWhatItCanRun(long size)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MatMulKernel().Run(size, KernelContext.None));
+    }
+
+    [Fact]
+    public void StopsSoonAfterCancellationMidRun()
+    {
+        KernelAssert.StopsSoonAfterCancellation(new MatMulKernel(), 4096);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace CloudApp.ComputeApi.Tests;
+
+/// <summary>The README's metric table is the contract: every family it lists must be on /metrics.</summary>
+public partial class MetricFamiliesTests
+{
+    [Fact]
+    public async Task ScrapeExposesEveryFamilyTheReadmeLists()
+    {
+        var documented = ReadmeFamilies();
+        Assert.True(documented.Count > 40, $"found only {documented.Count} families in the README's metrics table");
+
+        await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"));
+        using var client = app.CreateClient();
+        await ExerciseEveryPath(client);
+
+        var exposition = await client.GetStringAsync("/metrics");
+        var exposed = TypeLine().Matches(exposition).Select(m => m.Groups["family"].Value).ToHashSet();
+
+        var missing = documented.Where(f => !exposed.Contains(f)).ToList();
+        Assert.True(missing.Count == 0, $"documented but not exposed: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public async Task EveryComputeFamilyOnTheScrapeIsDocumented()
+    {
+        await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"));
+        using var client = app.CreateClient();
+        await ExerciseEveryPath(client);
+
+        var exposition = await client.GetStringAsync("/metrics");
+        var compute = TypeLine().Matches(exposition).Select(m => m.Groups["family"].Value).Where(f => f.StartsWith("compute_", StringComparison.Ordinal));
+
+        var undocumented = compute.Except(ReadmeFamilies()).ToList();
+        Assert.True(undocumented.Count == 0, $"exposed but not in the README: {string.Join(", ", undocumented)}");
+    }
+
+    /// <summary>Success on every kernel, a bad size, an unknown kernel, a wait for a slot and a full queue.</summary>
+    private static async Task ExerciseEveryPath(HttpClient client)
+    {
+        foreach (var path in new[] { "/api/compute/primes?size=1000", "/api/compute/matmul?size=16", "/api/compute/sha256?size=1" })
+        {
+            using var ok = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+        using (var bad = await client.GetAsync("/api/compute/primes?size=x")) Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using (var unknown = await client.GetAsync("/api/compute/nope")) Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        using var stop = new CancellationTokenSource();
+        var running = client.GetAsync("/api/compute/primes?size=10000000000", stop.Token);
+        await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active") == 1);
+        var waiting = client.GetAsync("/api/compute/primes?size=10000000000", stop.Token);
+        await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_waiting") == 1);
+        using (var full = await client.GetAsync("/api/compute/primes?size=10")) Assert.Equal(HttpStatusCode.TooManyRequests, full.StatusCode);
+        await stop.CancelAsync();
+        await Task.WhenAll(new[] { running, waiting }.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active") == 0);
+    }
+
+    internal static HashSet<string> ReadmeFamilies()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        return [.. ReadmeRow().Matches(readme).Select(m => m.Groups["family"].Value)];
+    }
+
+    internal static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "CloudApp.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException("CloudApp.sln not found above the test binaries.");
+    }
+
+    [GeneratedRegex(@"^# TYPE (?<family>[a-z_0-9]+) ", RegexOptions.Multiline)]
+    private static partial Regex TypeLine();
+
+    // Rows of the README's metrics table: | `family` | type | ...
+    [GeneratedRegex(@"^\| `(?<family>[a-z_0-9]+)` \| (counter|gauge|histogram) \|", RegexOptions.Multiline)]
+    private static partial Regex ReadmeRow();
+}

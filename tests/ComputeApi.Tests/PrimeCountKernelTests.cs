@@ -1,0 +1,110 @@
+using CloudApp.ComputeApi.Kernels;
+
+namespace CloudApp.ComputeApi.Tests;
+
+public class PrimeCountKernelTests
+{
+    private const long NumbersPerSegment = PrimeCountKernel.SegmentBytes * 30L;
+
+    // A plain sieve, independent of the wheel, to check every small n and the segment boundaries.
+    private static readonly int[] PrefixCounts = BuildPrefixCounts((int)(3 * NumbersPerSegment + 1000));
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(10, 4)]
+    [InlineData(100, 25)]
+    [InlineData(1_000, 168)]
+    [InlineData(10_000, 1_229)]
+    [InlineData(100_000, 9_592)]
+    [InlineData(1_000_000, 78_498)]
+    [InlineData(10_000_000, 664_579)]
+    [InlineData(100_000_000, 5_761_455)]
+    [InlineData(1_000_000_000, 50_847_534)]
+    public void CountsKnownPrimeCounts(long n, long expected)
+    {
+        Assert.Equal(expected, PrimeCountKernel.CountPrimes(n, KernelContext.None));
+    }
+
+    [Fact]
+    public void AgreesWithAPlainSieveForEverySmallLimit()
+    {
+        for (var n = 1; n <= 5_000; n++)
+        {
+            Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None), $"pi({n})");
+        }
+    }
+
+    [Fact]
+    public void AgreesWithAPlainSieveAroundSegmentBoundaries()
+    {
+        for (var segment = 1; segment <= 3; segment++)
+        {
+            for (var delta = -31; delta <= 31; delta++)
+            {
+                var n = (segment * NumbersPerSegment) + delta;
+                Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None), $"pi({n})");
+            }
+        }
+    }
+
+    [Fact]
+    public void ReportsEveryNumberItCoveredAsWork()
+    {
+        long reported = 0;
+        var n = (2 * NumbersPerSegment) + 12_345;
+        var output = new PrimeCountKernel().Run(n, new KernelContext(CancellationToken.None, work => reported += work));
+
+        Assert.Equal(n, reported);
+        Assert.Equal(n, output.Work);
+        Assert.Equal((long)PrefixCounts[n], output.Result);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(1_000_000_000_001)]
+    public void RejectsSizesOutsideWhatItCanRun(long size)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PrimeCountKernel().Run(size, KernelContext.None));
+    }
+
+    [Fact]
+    public void StopsAtOnceWhenAlreadyCancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new PrimeCountKernel().Run(10_000_000_000, new KernelContext(cts.Token)));
+    }
+
+    [Fact]
+    public void StopsSoonAfterCancellationMidRun()
+    {
+        KernelAssert.StopsSoonAfterCancellation(new PrimeCountKernel(), 10_000_000_000);
+    }
+
+    [Fact]
+    public void UsesPrimesUpToTheSquareRootOnly()
+    {
+        Assert.Equal(100_000, PrimeCountKernel.IntegerSqrt(10_000_000_000));
+        Assert.Equal(99_999, PrimeCountKernel.IntegerSqrt(9_999_999_999));
+        Assert.Equal([19, 23, 29, 31], PrimeCountKernel.SmallPrimes(31, 19));
+    }
+
+    private static int[] BuildPrefixCounts(int limit)
+    {
+        var composite = new bool[limit + 1];
+        var prefix = new int[limit + 1];
+        var count = 0;
+        for (var i = 2; i <= limit; i++)
+        {
+            if (!composite[i])
+            {
+                count++;
+                for (var j = (long)i * i; j <= limit; j += i) composite[j] = true;
+            }
+            prefix[i] = count;
+        }
+        return prefix;
+    }
+}

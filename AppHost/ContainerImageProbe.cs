@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+
+namespace CloudApp.AppHost;
+
+/// <summary>
+/// Finds out whether an image can be used before a resource depends on it: present in the local engine, or
+/// pullable. A machine that reaches no registry then gets one clear warning instead of a resource that retries
+/// a pull forever.
+/// </summary>
+internal static class ContainerImageProbe
+{
+    public sealed record Result(bool Available, string Detail);
+
+    public static async Task<Result> CheckAsync(IConfiguration configuration, ImageReference image, TimeSpan pullTimeout)
+    {
+        // The same runtime DCP drives (Aspire reads the same setting).
+        var runtime = configuration["ASPIRE_CONTAINER_RUNTIME"] ?? configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"] ?? "docker";
+        var reference = image.ToString();
+        try
+        {
+            var inspect = await RunAsync(runtime, ["image", "inspect", "--format", "{{.Id}}", reference], TimeSpan.FromSeconds(30));
+            if (inspect.ExitCode == 0)
+            {
+                return new(true, "present locally");
+            }
+            var pull = await RunAsync(runtime, ["pull", reference], pullTimeout);
+            return pull.ExitCode == 0
+                ? new(true, "pulled")
+                : new(false, LastLine(pull.Error) ?? $"'{runtime} pull {reference}' failed");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or TimeoutException or InvalidOperationException)
+        {
+            return new(false, e.Message);
+        }
+    }
+
+    private static string? LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+
+    private static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(fileName, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
+        using var cts = new CancellationTokenSource(timeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
+        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{fileName} {string.Join(' ', arguments)}' did not finish within {timeout.TotalSeconds:0} s");
+        }
+        await stdout;
+        return (process.ExitCode, await stderr);
+    }
+}

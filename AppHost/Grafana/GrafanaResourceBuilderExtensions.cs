@@ -1,0 +1,47 @@
+using CloudApp.AppHost;
+using CloudApp.AppHost.Grafana;
+using CloudApp.AppHost.Prometheus;
+
+namespace Aspire.Hosting;
+
+public static class GrafanaResourceBuilderExtensions
+{
+    /// <summary>
+    /// Adds a Grafana container provisioned from <paramref name="grafanaDirectory"/> (bind-mounted read-only):
+    /// <c>provisioning/</c> (datasource, dashboard provider) and <c>dashboards/</c>. The admin password comes from
+    /// <paramref name="adminPassword"/>; anonymous visitors may view, not edit.
+    /// </summary>
+    public static IResourceBuilder<GrafanaResource> AddGrafana(
+        this IDistributedApplicationBuilder builder, string name, ImageReference image, string grafanaDirectory,
+        IResourceBuilder<ParameterResource> adminPassword)
+    {
+        return builder.AddResource(new GrafanaResource(name))
+            .WithImage(image.Image, image.Tag)
+            .WithImageRegistry(image.Registry)
+            .WithHttpEndpoint(targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
+            .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
+            .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
+            .WithEnvironment("GF_SECURITY_ADMIN_USER", "admin")
+            .WithEnvironment("GF_SECURITY_ADMIN_PASSWORD", adminPassword)
+            .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "true")
+            .WithEnvironment("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
+            .WithEnvironment("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "/var/lib/grafana/dashboards/computeapi.json")
+            .WithEnvironment("GF_ANALYTICS_REPORTING_ENABLED", "false")
+            .WithEnvironment("GF_ANALYTICS_CHECK_FOR_UPDATES", "false")
+            .WithEnvironment("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false")
+            .WithHttpHealthCheck("/api/health", endpointName: GrafanaResource.HttpEndpointName)
+            .WithUrlForEndpoint(GrafanaResource.HttpEndpointName, url => url.DisplayText = "Grafana")
+            .WithUrlForEndpoint(GrafanaResource.HttpEndpointName, _ => new ResourceUrlAnnotation
+            {
+                Url = $"/d/{GrafanaResource.ComputeApiDashboardUid}",
+                DisplayText = "ComputeApi dashboard",
+            });
+    }
+
+    /// <summary>Points the provisioned datasource (<c>${PROMETHEUS_URL}</c>) at <paramref name="prometheus"/> and starts after it.</summary>
+    public static IResourceBuilder<GrafanaResource> WithDataSource(
+        this IResourceBuilder<GrafanaResource> grafana, IResourceBuilder<PrometheusResource> prometheus) =>
+        grafana
+            .WithEnvironment("PROMETHEUS_URL", prometheus.Resource.HttpEndpoint)
+            .WaitFor(prometheus);
+}

@@ -1,0 +1,57 @@
+using Aspire.Hosting.ApplicationModel;
+using CloudApp.AppHost;
+using CloudApp.AppHost.Prometheus;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CloudApp.Integration.Tests;
+
+public sealed class AppHostPartsTests
+{
+    [Theory]
+    [InlineData("docker.io/prom/prometheus:v3.5.0", "docker.io", "prom/prometheus", "v3.5.0")]
+    [InlineData("cloudapp/prometheus:2.42.0", null, "cloudapp/prometheus", "2.42.0")]
+    [InlineData("localhost:5000/grafana:12.2.0", "localhost:5000", "grafana", "12.2.0")]
+    [InlineData("mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled", "mcr.microsoft.com", "dotnet/runtime-deps", "10.0-noble-chiseled")]
+    public void ParsesImageReferences(string reference, string? registry, string image, string tag)
+    {
+        var parsed = ImageReference.Parse(reference);
+
+        Assert.Equal((registry, image, tag), (parsed.Registry, parsed.Image, parsed.Tag));
+        Assert.Equal(reference, parsed.ToString());
+    }
+
+    [Theory]
+    [InlineData("prom/prometheus")]
+    [InlineData("prom/prometheus:latest")]
+    [InlineData("localhost:5000/prometheus")]
+    public void RefusesImagesWithoutAPinnedTag(string reference)
+    {
+        Assert.Throws<FormatException>(() => ImageReference.Parse(reference));
+    }
+
+    [Fact]
+    public void ListsEachRunningReplicaByItsOwnPortAndDropsStoppedOnes()
+    {
+        var writer = new ReplicaTargetsWriter(null!, new ReplicaTargetsOptions(null!, Path.GetTempPath(), "x.json", "host.docker.internal"),
+            NullLogger<ReplicaTargetsWriter>.Instance);
+
+        Assert.True(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Running, "http://0.0.0.0:41001")));
+        Assert.True(writer.Apply("computeapi-b", Snapshot(KnownResourceStates.Running, "http://0.0.0.0:41002")));
+        Assert.False(writer.Apply("computeapi-b", Snapshot(KnownResourceStates.Running, "http://0.0.0.0:41002")));
+        Assert.False(writer.Apply("computeapi-c", Snapshot(KnownResourceStates.Starting, null)));
+
+        Assert.Equal(["host.docker.internal:41001", "host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
+        Assert.Equal(["computeapi-a", "computeapi-b"], writer.Groups.Select(g => g.Labels["replica"]));
+
+        Assert.True(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Finished, "http://0.0.0.0:41001")));
+        Assert.Equal(["host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
+    }
+
+    private static CustomResourceSnapshot Snapshot(string state, string? urls) => new()
+    {
+        ResourceType = "Project",
+        Properties = [],
+        State = new ResourceStateSnapshot(state, null),
+        EnvironmentVariables = urls is null ? [] : [new EnvironmentVariableSnapshot("ASPNETCORE_URLS", urls, IsFromSpec: false)],
+    };
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using CloudApp.AppHost.Prometheus;
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Configurations;
+using DotNet.Testcontainers.Containers;
+using DotNet.Testcontainers.Networks;
+
+namespace CloudApp.Integration.Tests.Support;
+
+/// <summary>
+/// Two ComputeApi containers and a Prometheus container on one network, Prometheus running the project's own
+/// configuration (deploy/prometheus) with a file_sd list naming the two containers, as the AppHost writes it.
+/// </summary>
+public sealed class ScrapeStack : IAsyncDisposable
+{
+    public const int ComputeApiPort = 8080;
+    private const int PrometheusPort = 9090;
+
+    private readonly INetwork _network;
+    private readonly string _targetsDirectory;
+
+    private ScrapeStack(INetwork network, string targetsDirectory, IReadOnlyList<IContainer> computeApis, IContainer prometheus)
+    {
+        _network = network;
+        _targetsDirectory = targetsDirectory;
+        ComputeApis = computeApis;
+        Prometheus = prometheus;
+        PrometheusHttp = new HttpClient { BaseAddress = new Uri($"http://{prometheus.Hostname}:{prometheus.GetMappedPublicPort(PrometheusPort)}") };
+        PrometheusApi = new PrometheusApi(PrometheusHttp);
+    }
+
+    public IReadOnlyList<IContainer> ComputeApis { get; }
+    public IContainer Prometheus { get; }
+    public HttpClient PrometheusHttp { get; }
+    public PrometheusApi PrometheusApi { get; }
+
+    /// <summary>The <c>instance</c> label Prometheus gives ComputeApi container <paramref name="index"/>.</summary>
+    public static string Instance(int index) => $"{Alias(index)}:{ComputeApiPort}";
+
+    public HttpClient ComputeApiClient(int index) =>
+        new() { BaseAddress = new Uri($"http://{ComputeApis[index].Hostname}:{ComputeApis[index].GetMappedPublicPort(ComputeApiPort)}") };
+
+    public static async Task<ScrapeStack> StartAsync(ComputeApiImage image, int replicas, CancellationToken cancellationToken)
+    {
+        var network = new NetworkBuilder().WithName($"cloudapp-test-{Guid.NewGuid():N}").Build();
+        await network.CreateAsync(cancellationToken);
+
+        var computeApis = new List<IContainer>();
+        for (var i = 0; i < replicas; i++)
+        {
+            var container = new ContainerBuilder(image.Image)
+                .WithName($"{Alias(i)}-{Guid.NewGuid():N}")
+                .WithNetwork(network)
+                .WithNetworkAliases(Alias(i))
+                .WithPortBinding(ComputeApiPort, assignRandomHostPort: true)
+                .WithEnvironment("OTEL_SERVICE_NAME", "computeapi")
+                .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(ComputeApiPort).ForPath("/health")))
+                .Build();
+            computeApis.Add(container);
+        }
+        await Task.WhenAll(computeApis.Select(c => c.StartAsync(cancellationToken)));
+
+        // Readable by Prometheus' unprivileged user: a plain directory, not a private temp one.
+        var targets = Path.Combine(Path.GetTempPath(), $"cloudapp-targets-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(targets);
+        var groups = Enumerable.Range(0, replicas)
+            .Select(i => new TargetGroup([Instance(i)], new Dictionary<string, string> { ["replica"] = Alias(i) }))
+            .ToList();
+        await File.WriteAllTextAsync(Path.Combine(targets, "computeapi.json"),
+            JsonSerializer.Serialize<IReadOnlyList<TargetGroup>>(groups, TargetsJson.Default.IReadOnlyListTargetGroup), cancellationToken);
+
+        var prometheus = new ContainerBuilder(Repository.Images.Prometheus.ToString())
+            .WithName($"prometheus-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithPortBinding(PrometheusPort, assignRandomHostPort: true)
+            .WithBindMount(Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), "/etc/prometheus/prometheus.yml", AccessMode.ReadOnly)
+            .WithBindMount(Path.Combine(Repository.PrometheusConfig, "rules"), "/etc/prometheus/rules", AccessMode.ReadOnly)
+            .WithBindMount(targets, PrometheusResource.TargetsDirectory, AccessMode.ReadOnly)
+            .WithCommand("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus")
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(PrometheusPort).ForPath("/-/ready")))
+            .Build();
+        await prometheus.StartAsync(cancellationToken);
+
+        return new ScrapeStack(network, targets, computeApis, prometheus);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        PrometheusHttp.Dispose();
+        await Prometheus.DisposeAsync();
+        foreach (var container in ComputeApis) await container.DisposeAsync();
+        await _network.DeleteAsync();
+        await _network.DisposeAsync();
+        Directory.Delete(_targetsDirectory, recursive: true);
+    }
+
+    private static string Alias(int index) => $"computeapi-{index}";
+}

@@ -38,31 +38,15 @@ installed_engine_ok() {
 }
 
 if ! installed_engine_ok; then
-  . /etc/os-release
-  if [ "${ID:-}" != debian ] || [ "${VERSION_CODENAME:-}" != bookworm ]; then
-    say "no Docker engine answers and this is not Debian 12; install Docker Engine >= 25 for your system."
+  # shellcheck source=deploy/local/debian-trixie.sh
+  . "$(dirname "$0")/debian-trixie.sh"
+  if ! is_debian; then
+    say "no Docker engine answers and this is not Debian 12 or 13; install Docker Engine >= 25 for your system."
     exit 1
   fi
-  # Same archive host as the existing Debian sources, only the trixie suite added.
-  archive=$(sed -nE 's/^URIs:[[:space:]]*(\S*debian)\/?$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-  [ -n "$archive" ] || archive=$(sed -nE 's/^deb[[:space:]]+(\S*debian)\/?[[:space:]]+bookworm[[:space:]].*/\1/p' /etc/apt/sources.list 2>/dev/null | head -n1)
-  [ -n "$archive" ] || archive=http://deb.debian.org/debian
-  say "installing docker.io from Debian 13 (trixie) via $archive"
-  cat >/etc/apt/sources.list.d/cloudapp-trixie.sources <<SRC
-Types: deb
-URIs: $archive
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  # Never preferred: only what is asked for with -t trixie comes from there.
-  cat >/etc/apt/preferences.d/cloudapp-trixie <<PIN
-Package: *
-Pin: release n=trixie
-Pin-Priority: 100
-PIN
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie --no-install-recommends docker.io >/dev/null
+  say "installing docker.io from Debian 13 (trixie)"
+  enable_trixie_packages
+  install_from_trixie docker.io
 fi
 
 mkdir -p "$log_dir"

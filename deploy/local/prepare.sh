@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gets a machine ready to run the stack or the tests, and prints the environment they need.
 #   eval "$(deploy/local/prepare.sh)"
-# 1. A Docker engine that Testcontainers 4 accepts (installed and started where none answers).
+# 1. A Docker engine that Testcontainers 4 accepts (installed and started where none answers), and
+#    promtool 2.53+ (Prometheus configuration and rule checks).
 # 2. The images: the official ones where they are present or can be pulled; where no registry
 #    answers, local equivalents built from Debian packages (deploy/images/build.sh), selected
 #    through the Images__* configuration the AppHost and the tests read.
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/../.."
 say() { printf '[prepare] %s\n' "$*" >&2; }
 
 deploy/local/ensure-docker.sh
+deploy/local/ensure-promtool.sh
 
 # The image defaults live once, as constants of the AppHost; read them from there.
 image_default() {

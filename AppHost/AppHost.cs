@@ -1,5 +1,6 @@
 using CloudApp.AppHost;
 using CloudApp.AppHost.Grafana;
+using CloudApp.AppHost.Kubernetes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,7 +12,20 @@ var deploy = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "depl
 
 var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
     .WithReplicas(builder.Configuration.GetValue("ComputeApi:Replicas", 2))
-    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthPath);
+    .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthPath)
+    .WithKubernetes(k =>
+    {
+        k.Component = "api";
+        k.Image = images.ComputeApi;
+        k.ContainerPort = 8080; // ASPNETCORE_HTTP_PORTS of the image (ComputeApi/Dockerfile)
+        k.RunAsUser = 1654;     // the non-root user of the .NET base images
+        k.Resources = new("500m", "2", "128Mi", "512Mi");
+        k.WritableDirectories["/tmp"] = "64Mi";
+        k.Probes = new(Liveness: ServiceDefaultsExtensions.AlivePath, Readiness: ServiceDefaultsExtensions.HealthPath,
+            Startup: ServiceDefaultsExtensions.AlivePath);
+        k.Service = new(Port: 80); // a ClusterIP Service on port 80, as the lab's example-service
+        k.Scrape = new(ServiceDefaultsExtensions.MetricsPath, ScrapeVia.Pod);
+    });
 
 var prometheus = builder.AddPrometheus("prometheus", images.Prometheus, Path.Combine(deploy, "prometheus"))
     .WithUrlForEndpoint("http", _ => new() { Url = builder.Configuration["Prometheus:TargetsPath"] ?? "/targets", DisplayText = "Targets" })
@@ -35,5 +49,14 @@ else
         return Task.CompletedTask;
     });
 }
+
+if (builder.ExecutionContext.IsPublishMode)
+{
+    // Host metrics (the lab's cpu, memory, disk and bandwidth rates) from every node of the cluster.
+    builder.AddNodeExporter("node-exporter", images.NodeExporter);
+}
+
+builder.AddKubernetesPublishing(new ManifestSettings(Namespace: "cloudapp", PartOf: "cloudapp", ManagedBy: "cloudapp-apphost"),
+    defaultOutput: Path.Combine(deploy, "k8s"));
 
 builder.Build().Run();

@@ -5,15 +5,18 @@ namespace CloudApp.AppHost;
 /// <summary>
 /// The one place for container image names and tags. Defaults are the official images at pinned tags;
 /// configuration (<c>Images:Prometheus</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>,
-/// <c>Images:RuntimeDeps</c>, e.g. the environment variable <c>Images__Prometheus</c>) replaces them with a
-/// mirror or a locally built image. <c>RuntimeDeps</c> is the base the ComputeApi image is built on.
+/// <c>Images:RuntimeDeps</c>, <c>Images:NodeExporter</c>, e.g. the environment variable <c>Images__Prometheus</c>)
+/// replaces them with a mirror or a locally built image. <c>RuntimeDeps</c> is the base the ComputeApi image is
+/// built on; <c>ComputeApi</c> is the name the Kubernetes manifests give that image.
 /// </summary>
-public sealed record ContainerImages(ImageReference Prometheus, ImageReference Grafana, ImageReference ComputeApi, ImageReference RuntimeDeps)
+public sealed record ContainerImages(
+    ImageReference Prometheus, ImageReference Grafana, ImageReference ComputeApi, ImageReference RuntimeDeps, ImageReference NodeExporter)
 {
     public const string PrometheusDefault = "docker.io/prom/prometheus:v3.5.0";
     public const string GrafanaDefault = "docker.io/grafana/grafana:12.2.0";
     public const string ComputeApiDefault = "cloudapp/computeapi:0.1.0";
     public const string RuntimeDepsDefault = "mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled";
+    public const string NodeExporterDefault = "quay.io/prometheus/node-exporter:v1.9.1";
 
     public const string Section = "Images";
 
@@ -26,7 +29,8 @@ public sealed record ContainerImages(ImageReference Prometheus, ImageReference G
             Read(nameof(Prometheus), PrometheusDefault),
             Read(nameof(Grafana), GrafanaDefault),
             Read(nameof(ComputeApi), ComputeApiDefault),
-            Read(nameof(RuntimeDeps), RuntimeDepsDefault));
+            Read(nameof(RuntimeDeps), RuntimeDepsDefault),
+            Read(nameof(NodeExporter), NodeExporterDefault));
     }
 }
 

@@ -1,5 +1,6 @@
 using CloudApp.AppHost;
 using CloudApp.AppHost.Grafana;
+using CloudApp.AppHost.Kubernetes;
 using CloudApp.AppHost.Prometheus;
 
 namespace Aspire.Hosting;
@@ -35,6 +36,18 @@ public static class GrafanaResourceBuilderExtensions
             {
                 Url = $"/d/{GrafanaResource.ComputeApiDashboardUid}",
                 DisplayText = "ComputeApi dashboard",
+            })
+            .WithKubernetes(k =>
+            {
+                k.Component = "dashboards";
+                k.RunAsUser = 472; // grafana, the official image's user
+                k.Resources = new("100m", "500m", "128Mi", "512Mi");
+                k.WritableDirectories["/var/lib/grafana"] = "1Gi";
+                k.WritableDirectories["/var/log/grafana"] = "256Mi";
+                k.WritableDirectories["/tmp"] = "64Mi";
+                k.Probes = new(Liveness: "/api/health", Readiness: "/api/health", Startup: "/api/health");
+                k.Service = new(Port: GrafanaResource.Port);
+                k.Scrape = new("/metrics", ScrapeVia.Service); // Grafana's own metrics, through the service-endpoints job
             });
     }
 

@@ -7,23 +7,37 @@ public static class PrometheusResourceBuilderExtensions
 {
     /// <summary>
     /// Adds a Prometheus container using <paramref name="configDirectory"/> (bind-mounted read-only): its
-    /// <c>prometheus.yml</c> and its <c>rules/</c> folder, the same files the Kubernetes manifests carry.
+    /// <c>rules/</c> folder, and <c>prometheus.yml</c> for local runs or <c>kubernetes/prometheus.yml</c>
+    /// (Kubernetes service discovery) when publishing. Both load the same rules.
     /// </summary>
     public static IResourceBuilder<PrometheusResource> AddPrometheus(
         this IDistributedApplicationBuilder builder, string name, CloudApp.AppHost.ImageReference image, string configDirectory)
     {
         var resource = new PrometheusResource(name);
-        var configFile = Path.Combine(configDirectory, "prometheus.yml");
+        var configFile = builder.ExecutionContext.IsPublishMode
+            ? Path.Combine(configDirectory, "kubernetes", "prometheus.yml")
+            : Path.Combine(configDirectory, "prometheus.yml");
         return builder.AddResource(resource)
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(targetPort: PrometheusResource.Port, name: PrometheusResource.HttpEndpointName)
             .WithBindMount(configFile, "/etc/prometheus/prometheus.yml", isReadOnly: true)
             .WithBindMount(Path.Combine(configDirectory, "rules"), "/etc/prometheus/rules", isReadOnly: true)
+            // extra-scrape-metrics adds scrape_timeout_seconds, which the scrape-near-timeout alert compares against.
             .WithArgs("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus",
-                "--storage.tsdb.retention.time=2d", "--web.enable-lifecycle")
+                "--storage.tsdb.retention.time=2d", "--enable-feature=extra-scrape-metrics")
             .WithHttpHealthCheck("/-/ready", endpointName: PrometheusResource.HttpEndpointName)
-            .WithUrlForEndpoint(PrometheusResource.HttpEndpointName, url => url.DisplayText = "Prometheus");
+            .WithUrlForEndpoint(PrometheusResource.HttpEndpointName, url => url.DisplayText = "Prometheus")
+            .WithKubernetes(k =>
+            {
+                k.Component = "monitoring";
+                k.RunAsUser = 65534; // nobody, the official image's user
+                k.Resources = new("250m", "1", "512Mi", "2Gi");
+                k.WritableDirectories["/prometheus"] = "4Gi";
+                k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
+                k.Service = new(Port: PrometheusResource.Port, NodePort: 30090); // the UI from outside, as in the lab
+                k.ReadsKubernetesApi = true;
+            });
     }
 
     /// <summary>

@@ -7,6 +7,12 @@ namespace CloudApp.ComputeApi.Tests;
 /// <summary>Starts the real ComputeApi in memory with configuration overrides.</summary>
 public static class ComputeApiFactory
 {
+    /// <summary>A job that would run for minutes: it holds a slot until it is cancelled or reaches its deadline.</summary>
+    public const string LongJob = "/api/compute/primes?size=1000000000000";
+
+    /// <summary>The setting that lets <see cref="LongJob"/> through (the default maximum is 10^10).</summary>
+    public static readonly (string Key, string Value) AllowLongJobs = ("Compute:Primes:MaxSize", "1000000000000");
+
     public static WebApplicationFactory<Program> Create(params (string Key, string Value)[] settings) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {

@@ -12,7 +12,7 @@ public partial class MetricFamiliesTests
         var documented = ReadmeFamilies();
         Assert.True(documented.Count > 40, $"found only {documented.Count} families in the README's metrics table");
 
-        await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"));
+        await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"), ComputeApiFactory.AllowLongJobs);
         using var client = app.CreateClient();
         await ExerciseEveryPath(client);
 
@@ -26,7 +26,7 @@ public partial class MetricFamiliesTests
     [Fact]
     public async Task EveryComputeFamilyOnTheScrapeIsDocumented()
     {
-        await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"));
+        await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"), ComputeApiFactory.AllowLongJobs);
         using var client = app.CreateClient();
         await ExerciseEveryPath(client);
 
@@ -49,9 +49,9 @@ public partial class MetricFamiliesTests
         using (var unknown = await client.GetAsync("/api/compute/nope")) Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
 
         using var stop = new CancellationTokenSource();
-        var running = client.GetAsync("/api/compute/primes?size=10000000000", stop.Token);
+        var running = client.GetAsync(ComputeApiFactory.LongJob, stop.Token);
         await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active") == 1);
-        var waiting = client.GetAsync("/api/compute/primes?size=10000000000", stop.Token);
+        var waiting = client.GetAsync(ComputeApiFactory.LongJob, stop.Token);
         await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_waiting") == 1);
         using (var full = await client.GetAsync("/api/compute/primes?size=10")) Assert.Equal(HttpStatusCode.TooManyRequests, full.StatusCode);
         await stop.CancelAsync();

@@ -40,7 +40,16 @@ public sealed class ScrapeStack : IAsyncDisposable
     public HttpClient ComputeApiClient(int index) =>
         new() { BaseAddress = new Uri($"http://{ComputeApis[index].Hostname}:{ComputeApis[index].GetMappedPublicPort(ComputeApiPort)}") };
 
-    public static async Task<ScrapeStack> StartAsync(ComputeApiImage image, int replicas, CancellationToken cancellationToken)
+    /// <param name="image">The ComputeApi image.</param>
+    /// <param name="replicas">ComputeApi containers, reachable as computeapi-0, computeapi-1, ...</param>
+    /// <param name="cancellationToken">Bounds the start.</param>
+    /// <param name="computeApiSettings">Environment of the ComputeApi containers (e.g. Compute__QueueLimit).</param>
+    /// <param name="prometheusConfig">Another Prometheus configuration instead of deploy/prometheus/prometheus.yml.</param>
+    /// <param name="targets">Writes the file_sd lists instead of the one naming the ComputeApi containers.</param>
+    public static async Task<ScrapeStack> StartAsync(
+        ComputeApiImage image, int replicas, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? computeApiSettings = null, string? prometheusConfig = null,
+        Action<string>? targets = null)
     {
         var network = new NetworkBuilder().WithName($"cloudapp-test-{Guid.NewGuid():N}").Build();
         await network.CreateAsync(cancellationToken);
@@ -54,6 +63,7 @@ public sealed class ScrapeStack : IAsyncDisposable
                 .WithNetworkAliases(Alias(i))
                 .WithPortBinding(ComputeApiPort, assignRandomHostPort: true)
                 .WithEnvironment("OTEL_SERVICE_NAME", "computeapi")
+                .WithEnvironment(computeApiSettings ?? new Dictionary<string, string>())
                 .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(ComputeApiPort).ForPath("/health")))
                 .Build();
             computeApis.Add(container);
@@ -61,27 +71,34 @@ public sealed class ScrapeStack : IAsyncDisposable
         await Task.WhenAll(computeApis.Select(c => c.StartAsync(cancellationToken)));
 
         // Readable by Prometheus' unprivileged user: a plain directory, not a private temp one.
-        var targets = Path.Combine(Path.GetTempPath(), $"cloudapp-targets-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(targets);
-        var groups = Enumerable.Range(0, replicas)
-            .Select(i => new TargetGroup([Instance(i)], new Dictionary<string, string> { ["replica"] = Alias(i) }))
-            .ToList();
-        await File.WriteAllTextAsync(Path.Combine(targets, "computeapi.json"),
-            JsonSerializer.Serialize<IReadOnlyList<TargetGroup>>(groups, TargetsJson.Default.IReadOnlyListTargetGroup), cancellationToken);
+        var targetsDirectory = Path.Combine(Path.GetTempPath(), $"cloudapp-targets-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(targetsDirectory);
+        if (targets is not null)
+        {
+            targets(targetsDirectory);
+        }
+        else
+        {
+            var groups = Enumerable.Range(0, replicas)
+                .Select(i => new TargetGroup([Instance(i)], new Dictionary<string, string> { ["replica"] = Alias(i) }))
+                .ToList();
+            await File.WriteAllTextAsync(Path.Combine(targetsDirectory, "computeapi.json"),
+                JsonSerializer.Serialize<IReadOnlyList<TargetGroup>>(groups, TargetsJson.Default.IReadOnlyListTargetGroup), cancellationToken);
+        }
 
         var prometheus = new ContainerBuilder(Repository.Images.Prometheus.ToString())
             .WithName($"prometheus-{Guid.NewGuid():N}")
             .WithNetwork(network)
             .WithPortBinding(PrometheusPort, assignRandomHostPort: true)
-            .WithBindMount(Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), "/etc/prometheus/prometheus.yml", AccessMode.ReadOnly)
+            .WithBindMount(prometheusConfig ?? Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), "/etc/prometheus/prometheus.yml", AccessMode.ReadOnly)
             .WithBindMount(Path.Combine(Repository.PrometheusConfig, "rules"), "/etc/prometheus/rules", AccessMode.ReadOnly)
-            .WithBindMount(targets, PrometheusResource.TargetsDirectory, AccessMode.ReadOnly)
-            .WithCommand("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus")
+            .WithBindMount(targetsDirectory, PrometheusResource.TargetsDirectory, AccessMode.ReadOnly)
+            .WithCommand("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--enable-feature=extra-scrape-metrics")
             .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(PrometheusPort).ForPath("/-/ready")))
             .Build();
         await prometheus.StartAsync(cancellationToken);
 
-        return new ScrapeStack(network, targets, computeApis, prometheus);
+        return new ScrapeStack(network, targetsDirectory, computeApis, prometheus);
     }
 
     public async ValueTask DisposeAsync()
@@ -94,5 +111,5 @@ public sealed class ScrapeStack : IAsyncDisposable
         Directory.Delete(_targetsDirectory, recursive: true);
     }
 
-    private static string Alias(int index) => $"computeapi-{index}";
+    public static string Alias(int index) => $"computeapi-{index}";
 }

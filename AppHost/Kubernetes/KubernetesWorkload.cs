@@ -1,0 +1,71 @@
+namespace CloudApp.AppHost.Kubernetes;
+
+/// <summary>
+/// How a resource of the app model runs in Kubernetes, beyond what the model already says (image, replicas,
+/// endpoints, environment, arguments, bind mounts): resources, probes, the user, writable folders, the Service
+/// in front of it, how Prometheus finds it, and whether it runs on every node or reads the Kubernetes API.
+/// </summary>
+public sealed class KubernetesWorkload
+{
+    /// <summary>Name of the endpoint (in the model) that is the container port, probes and Service target.</summary>
+    public const string EndpointName = "http";
+
+    /// <summary>Value of the <c>app.kubernetes.io/component</c> label.</summary>
+    public string Component { get; set; } = "";
+
+    /// <summary>For projects: the image they are published as (containers already name theirs).</summary>
+    public ImageReference? Image { get; set; }
+
+    /// <summary>For projects: the port the published image listens on (containers: the endpoint's target port).</summary>
+    public int? ContainerPort { get; set; }
+
+    public ComputeResources Resources { get; set; } = new("100m", "500m", "64Mi", "256Mi");
+
+    /// <summary>The non-root user of the image.</summary>
+    public long RunAsUser { get; set; } = 65534;
+
+    /// <summary>Folders the container writes (the root file system is read-only): path to emptyDir size limit.</summary>
+    public SortedDictionary<string, string> WritableDirectories { get; } = new(StringComparer.Ordinal);
+
+    public HttpProbes? Probes { get; set; }
+
+    public ServiceExposure? Service { get; set; }
+
+    public PrometheusScrape? Scrape { get; set; }
+
+    /// <summary>Run one pod on every node, with host access, in a namespace of its own (a DaemonSet).</summary>
+    public NodeAgent? NodeAgent { get; set; }
+
+    /// <summary>Give the pod a service account allowed to read what Prometheus' Kubernetes discovery needs.</summary>
+    public bool ReadsKubernetesApi { get; set; }
+}
+
+public sealed record ComputeResources(string CpuRequest, string CpuLimit, string MemoryRequest, string MemoryLimit);
+
+/// <summary>HTTP paths of the probes, served on <see cref="KubernetesWorkload.EndpointName"/>.</summary>
+public sealed record HttpProbes(string Liveness, string Readiness, string Startup);
+
+/// <summary>A Service on <paramref name="Port"/>; a NodePort Service when <paramref name="NodePort"/> is set.</summary>
+public sealed record ServiceExposure(int Port, int? NodePort = null);
+
+public enum ScrapeVia
+{
+    /// <summary>Annotate the pods: found by the <c>kubernetes-pods</c> job.</summary>
+    Pod,
+
+    /// <summary>Annotate the Service: found by the <c>kubernetes-service-endpoints</c> job.</summary>
+    Service,
+}
+
+/// <summary>The <c>prometheus.io/scrape|port|path</c> annotations, on the pods or on the Service.</summary>
+public sealed record PrometheusScrape(string Path, ScrapeVia Via);
+
+public sealed record NodeAgent(string Namespace, IReadOnlyList<HostMount> HostMounts);
+
+/// <summary>A read-only host folder mounted into a node agent.</summary>
+public sealed record HostMount(string Name, string HostPath, string MountPath);
+
+internal sealed class KubernetesWorkloadAnnotation(KubernetesWorkload workload) : IResourceAnnotation
+{
+    public KubernetesWorkload Workload { get; } = workload;
+}

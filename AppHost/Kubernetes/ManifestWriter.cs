@@ -1,0 +1,70 @@
+using k8s;
+
+namespace CloudApp.AppHost.Kubernetes;
+
+/// <summary>Writes generated manifests as a kustomize base: one YAML file per workload plus kustomization.yaml.</summary>
+public static class ManifestWriter
+{
+    public const string KustomizationFile = "kustomization.yaml";
+
+    private const string Header =
+        "# Generated from the AppHost's app model by\n"
+        + "#   dotnet run --project AppHost -- --operation publish --step kubernetes\n"
+        + "# Do not edit: change the app model or the files under deploy/, then generate again.\n";
+
+    public static void Write(Manifests manifests, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        // Generated files only; a README or the user's secret files in the folder stay.
+        foreach (var stale in Directory.GetFiles(directory, "*.yaml"))
+        {
+            if (File.ReadAllText(stale).StartsWith(Header, StringComparison.Ordinal)) File.Delete(stale);
+        }
+
+        foreach (var file in manifests.Files)
+        {
+            File.WriteAllText(Path.Combine(directory, file.Name), Header + KubernetesYaml.SerializeAll(file.Objects).TrimEnd() + "\n");
+        }
+        File.WriteAllText(Path.Combine(directory, KustomizationFile), Header + KubernetesYaml.Serialize(KustomizationOf(manifests)).TrimEnd() + "\n");
+    }
+
+    private static Kustomization KustomizationOf(Manifests manifests) => new()
+    {
+        Resources = [.. manifests.Files.Select(f => f.Name)],
+        // Listed so a user can see where to point an image at a registry of theirs: kustomize edit set image ...
+        Images = [.. manifests.Images.Distinct().Select(i => new KustomizeImage
+        {
+            Name = i.Registry is null ? i.Image : $"{i.Registry}/{i.Image}",
+            NewTag = i.Tag,
+        })],
+        SecretGenerator = [.. manifests.Secrets.Select(s => new KustomizeSecret
+        {
+            Name = s.Name,
+            Namespace = s.Namespace,
+            Files = [$"{s.Key}={s.File}"],
+        })],
+    };
+
+    // The kustomization file's own schema (kustomize.config.k8s.io/v1beta1), the parts used here.
+    private sealed class Kustomization
+    {
+        public string ApiVersion { get; init; } = "kustomize.config.k8s.io/v1beta1";
+        public string Kind { get; init; } = "Kustomization";
+        public required List<string> Resources { get; init; }
+        public required List<KustomizeImage> Images { get; init; }
+        public required List<KustomizeSecret> SecretGenerator { get; init; }
+    }
+
+    private sealed class KustomizeImage
+    {
+        public required string Name { get; init; }
+        public required string NewTag { get; init; }
+    }
+
+    private sealed class KustomizeSecret
+    {
+        public required string Name { get; init; }
+        public required string Namespace { get; init; }
+        public required List<string> Files { get; init; }
+    }
+}

@@ -1,0 +1,291 @@
+using System.Net;
+using k8s.Models;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Hosting;
+
+namespace CloudApp.Deploy.Tests;
+
+/// <summary>
+/// The committed Kubernetes manifests: generated from the app model, buildable by kustomize, valid for the
+/// Kubernetes API types, and consistent with themselves and with the service they run. No cluster runs on these
+/// machines; everything a cluster would reject or misroute is checked here instead.
+/// </summary>
+public sealed class KubernetesManifestTests
+{
+    [Fact]
+    public async Task CommittedManifestsAreExactlyWhatTheAppHostGenerates()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"cloudapp-k8s-fresh-{Guid.NewGuid():N}");
+        try
+        {
+            // Image overrides for local runs must not leak into the committed, official manifests.
+            var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+                .Where(k => k.StartsWith("Images__", StringComparison.Ordinal))
+                .ToDictionary(k => k, string? (_) => null);
+            var result = await Repository.RunAsync("dotnet",
+                [Repository.AppHostAssembly, "--operation", "publish", "--step", "kubernetes", "--output-path", output],
+                TimeSpan.FromMinutes(3), environment);
+            Assert.True(result.ExitCode == 0, result.ToString());
+
+            var fresh = Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            var committed = Directory.GetFiles(Manifests.Directory, "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(fresh, committed);
+            foreach (var file in fresh)
+            {
+                Assert.True(
+                    File.ReadAllText(Path.Combine(output, file!)) == File.ReadAllText(Path.Combine(Manifests.Directory, file!)),
+                    $"deploy/k8s/{file} differs from a fresh generation; run: dotnet run --project AppHost -- --operation publish --step kubernetes");
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task KustomizeBuildsTheBase()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        var kinds = objects.Select(o => o.GetType().Name).ToHashSet();
+        Assert.Superset(new HashSet<string>
+        {
+            nameof(V1Namespace), nameof(V1Deployment), nameof(V1DaemonSet), nameof(V1Service), nameof(V1ConfigMap),
+            nameof(V1Secret), nameof(V1ServiceAccount), nameof(V1ClusterRole), nameof(V1ClusterRoleBinding),
+        }, kinds);
+        var secret = Assert.Single(objects.OfType<V1Secret>());
+        Assert.StartsWith("grafana-admin-password-", secret.Metadata.Name); // kustomize's content hash
+        var grafana = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "grafana");
+        Assert.Contains(grafana.Spec.Template.Spec.Containers[0].Env, e => e.ValueFrom?.SecretKeyRef?.Name == secret.Metadata.Name);
+    }
+
+    [Fact]
+    public void EveryCommittedObjectReadsAsItsKubernetesTypeWithNoUnknownField()
+    {
+        var objects = Manifests.Committed();
+
+        Assert.NotEmpty(objects);
+        Assert.All(objects, o => Assert.IsAssignableFrom<k8s.IKubernetesObject>(o));
+        Assert.DoesNotContain(objects, o => o is not (V1Namespace or V1Deployment or V1DaemonSet or V1Service or V1ConfigMap
+            or V1ServiceAccount or V1ClusterRole or V1ClusterRoleBinding));
+    }
+
+    [Fact]
+    public async Task EveryServiceSelectsThePodsOfExactlyItsOwnWorkload()
+    {
+        var objects = await Manifests.BuiltAsync();
+        var workloads = Manifests.Workloads(objects).ToList();
+
+        foreach (var service in objects.OfType<V1Service>())
+        {
+            var selected = workloads.Where(w =>
+                w.Workload.Metadata.NamespaceProperty == service.Metadata.NamespaceProperty
+                && service.Spec.Selector.All(s => w.Pod.Metadata.Labels.TryGetValue(s.Key, out var v) && v == s.Value)).ToList();
+            var workload = Assert.Single(selected);
+            Assert.Equal(service.Metadata.Name, workload.Workload.Metadata.Name);
+        }
+        foreach (var deployment in objects.OfType<V1Deployment>())
+        {
+            Assert.All(deployment.Spec.Selector.MatchLabels, s => Assert.Equal(s.Value, deployment.Spec.Template.Metadata.Labels[s.Key]));
+        }
+    }
+
+    [Fact]
+    public async Task EveryServiceTargetAndProbePortIsAPortOfTheContainer()
+    {
+        var objects = await Manifests.BuiltAsync();
+        var workloads = Manifests.Workloads(objects).ToDictionary(w => w.Workload.Metadata.Name);
+
+        foreach (var service in objects.OfType<V1Service>())
+        {
+            var ports = workloads[service.Metadata.Name].Pod.Spec.Containers.SelectMany(c => c.Ports).ToList();
+            Assert.All(service.Spec.Ports, p => Assert.Contains(ports, cp => cp.Name == p.TargetPort.Value || cp.ContainerPort.ToString() == p.TargetPort.Value));
+        }
+        foreach (var (_, pod) in workloads.Values)
+        {
+            foreach (var container in pod.Spec.Containers)
+            {
+                foreach (var probe in new[] { container.LivenessProbe, container.ReadinessProbe, container.StartupProbe })
+                {
+                    Assert.NotNull(probe);
+                    Assert.Contains(container.Ports, p => p.Name == probe.HttpGet.Port.Value);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheComputeApiServesItsProbePathsAndItsScrapeAnnotationsPointAtItsMetrics()
+    {
+        var objects = await Manifests.BuiltAsync();
+        var deployment = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "computeapi");
+        var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
+        var annotations = deployment.Spec.Template.Metadata.Annotations;
+
+        Assert.Equal("true", annotations["prometheus.io/scrape"]);
+        Assert.Equal(container.Ports.Single(p => p.Name == "http").ContainerPort.ToString(), annotations["prometheus.io/port"]);
+        Assert.Equal(8080, container.Ports.Single().ContainerPort);
+        Assert.Contains(container.Env, e => e.Name == "HTTP_PORTS" && e.Value == "8080");
+
+        await using var app = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b.UseEnvironment("Production"));
+        using var client = app.CreateClient();
+        foreach (var path in new[] { container.LivenessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Path, container.StartupProbe.HttpGet.Path })
+        {
+            using var response = await client.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"probe path {path} answered {response.StatusCode}");
+        }
+        using var metrics = await client.GetAsync(annotations["prometheus.io/path"]);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("# TYPE", await metrics.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task TheComputeApiRunsTheModelsReplicasBehindAClusterIpServiceOnPort80()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        Assert.Equal(2, objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "computeapi").Spec.Replicas);
+        var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "computeapi");
+        Assert.Equal("ClusterIP", service.Spec.Type);
+        var port = Assert.Single(service.Spec.Ports);
+        Assert.Equal(80, port.Port);
+        Assert.Equal("http", port.TargetPort.Value);
+        var prometheus = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "prometheus");
+        Assert.Equal("NodePort", prometheus.Spec.Type);
+    }
+
+    [Fact]
+    public async Task PrometheusMayOnlyReadWhatDiscoveryNeeds()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        var role = Assert.Single(objects.OfType<V1ClusterRole>());
+        var granted = role.Rules
+            .SelectMany(r => (r.Resources ?? []).SelectMany(res => (r.ApiGroups ?? [""]).SelectMany(g => r.Verbs.Select(v => $"{g}/{res}:{v}"))))
+            .Concat(role.Rules.SelectMany(r => (r.NonResourceURLs ?? []).SelectMany(u => r.Verbs.Select(v => $"{u}:{v}"))))
+            .ToHashSet();
+        string[] read = ["get", "list", "watch"];
+        var allowed = new[] { "/nodes", "/nodes/metrics", "/services", "/endpoints", "/pods", "discovery.k8s.io/endpointslices" }
+            .SelectMany(r => read.Select(v => $"{r}:{v}"))
+            .Append("/metrics:get")
+            .ToHashSet();
+        Assert.Equal(allowed.Order(), granted.Order());
+
+        var binding = Assert.Single(objects.OfType<V1ClusterRoleBinding>());
+        Assert.Equal(role.Metadata.Name, binding.RoleRef.Name);
+        var subject = Assert.Single(binding.Subjects);
+        var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
+        Assert.Equal(prometheus.Spec.Template.Spec.ServiceAccountName, subject.Name);
+        Assert.Equal(prometheus.Metadata.NamespaceProperty, subject.NamespaceProperty);
+        // Every other pod runs without a Kubernetes API token.
+        Assert.All(Manifests.Workloads(objects).Where(w => w.Workload.Metadata.Name != "prometheus"),
+            w => Assert.False(w.Pod.Spec.AutomountServiceAccountToken));
+    }
+
+    [Fact]
+    public async Task EveryContainerHasResourcesAndTheRestrictedSecurityContext()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        foreach (var (workload, pod) in Manifests.Workloads(objects))
+        {
+            var name = workload.Metadata.Name;
+            Assert.True(pod.Spec.SecurityContext.RunAsNonRoot, name);
+            Assert.True(pod.Spec.SecurityContext.RunAsUser > 0, name);
+            Assert.Equal("RuntimeDefault", pod.Spec.SecurityContext.SeccompProfile.Type);
+            foreach (var container in pod.Spec.Containers)
+            {
+                Assert.All(new[] { "cpu", "memory" }, r =>
+                {
+                    Assert.True(container.Resources.Requests.ContainsKey(r), $"{name}: {r} request");
+                    Assert.True(container.Resources.Limits.ContainsKey(r), $"{name}: {r} limit");
+                });
+                Assert.False(container.SecurityContext.AllowPrivilegeEscalation, name);
+                Assert.True(container.SecurityContext.ReadOnlyRootFilesystem, name);
+                Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
+                Assert.Null(container.SecurityContext.Capabilities.Add);
+                Assert.Null(container.SecurityContext.Privileged);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task OnlyTheNodeAgentUsesTheHostAndItsNamespaceIsTheOnlyPrivilegedOne()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        var namespaces = objects.OfType<V1Namespace>().ToDictionary(n => n.Metadata.Name, n => n.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
+        Assert.Equal("restricted", namespaces["cloudapp"]);
+        var agent = Assert.Single(objects.OfType<V1DaemonSet>());
+        Assert.Equal("privileged", namespaces[agent.Metadata.NamespaceProperty]);
+        Assert.Equal("true", agent.Spec.Template.Metadata.Annotations["prometheus.io/scrape"]);
+        Assert.All(objects.OfType<V1Deployment>(), d =>
+        {
+            Assert.Equal("cloudapp", d.Metadata.NamespaceProperty);
+            Assert.Null(d.Spec.Template.Spec.HostNetwork);
+            Assert.DoesNotContain(d.Spec.Template.Spec.Volumes ?? [], v => v.HostPath is not null);
+        });
+    }
+
+    [Fact]
+    public async Task NoImageIsUntaggedOrLatestAndTheComputeApiImageCanBeReplacedWithKustomize()
+    {
+        var objects = await Manifests.BuiltAsync();
+        var images = Manifests.Workloads(objects).SelectMany(w => w.Pod.Spec.Containers).Select(c => c.Image).ToList();
+        Assert.All(images, i =>
+        {
+            var tag = i[(i.LastIndexOf(':') + 1)..];
+            Assert.True(i.LastIndexOf(':') > i.LastIndexOf('/') && tag != "latest", $"{i} must carry a pinned tag");
+        });
+
+        var (result, copy) = await Manifests.KustomizeAsync(dir => File.WriteAllText(Path.Combine(dir, "kustomization.yaml"), """
+            apiVersion: kustomize.config.k8s.io/v1beta1
+            kind: Kustomization
+            resources: [base]
+            images:
+              - name: cloudapp/computeapi
+                newName: registry.example.com/team/computeapi
+                newTag: "1.2.3"
+            """));
+        Directory.Delete(copy, recursive: true);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("image: registry.example.com/team/computeapi:1.2.3", result.Output);
+        Assert.DoesNotContain("image: cloudapp/computeapi", result.Output);
+    }
+
+    [Fact]
+    public void ConfigMapsCarryTheDeployFilesUnchanged()
+    {
+        var configMaps = Manifests.Committed().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name);
+
+        AssertSame(configMaps["prometheus-config"], Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
+        foreach (var rules in Directory.GetFiles(Repository.Path("deploy", "prometheus", "rules")))
+        {
+            AssertSame(configMaps["prometheus-rules"], rules);
+        }
+        foreach (var dashboard in Directory.GetFiles(Repository.Path("deploy", "grafana", "dashboards")))
+        {
+            AssertSame(configMaps["grafana-dashboards"], dashboard);
+        }
+        AssertSame(configMaps["grafana-provisioning-datasources"], Repository.Path("deploy", "grafana", "provisioning", "datasources", "prometheus.yml"));
+        AssertSame(configMaps["grafana-provisioning-dashboards"], Repository.Path("deploy", "grafana", "provisioning", "dashboards", "cloudapp.yml"));
+
+        static void AssertSame(V1ConfigMap map, string file) =>
+            Assert.True(map.Data[Path.GetFileName(file)] == File.ReadAllText(file), $"{map.Metadata.Name} differs from {file}");
+    }
+
+    [Fact]
+    public void GrafanasPasswordIsGeneratedFromAFileThatIsNeverCommitted()
+    {
+        var kustomization = File.ReadAllText(Path.Combine(Manifests.Directory, "kustomization.yaml"));
+        Assert.Contains("value=grafana-admin-password.txt", kustomization);
+
+        var ignored = File.ReadAllLines(Repository.Path(".gitignore"));
+        Assert.Contains("deploy/k8s/grafana-admin-password.txt", ignored);
+        Assert.False(File.Exists(Path.Combine(Manifests.Directory, "grafana-admin-password.txt")) && IsTracked("deploy/k8s/grafana-admin-password.txt"));
+    }
+
+    private static bool IsTracked(string path) =>
+        Repository.RunAsync("git", ["ls-files", "--error-unmatch", path], TimeSpan.FromSeconds(30)).GetAwaiter().GetResult().ExitCode == 0;
+}

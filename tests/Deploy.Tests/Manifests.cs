@@ -1,0 +1,56 @@
+using k8s;
+using k8s.Models;
+
+namespace CloudApp.Deploy.Tests;
+
+/// <summary>The committed kustomize base (deploy/k8s), and what kustomize builds from it.</summary>
+internal static class Manifests
+{
+    public static string Directory => Repository.Path("deploy", "k8s");
+
+    public static IReadOnlyList<string> YamlFiles =>
+        [.. System.IO.Directory.GetFiles(Directory, "*.yaml").Where(f => System.IO.Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal)];
+
+    /// <summary>Every object of the committed files, read strictly: an unknown field fails.</summary>
+    public static IReadOnlyList<object> Committed() =>
+        [.. YamlFiles.SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), typeMap: null, strict: true))];
+
+    /// <summary>Runs <c>kubectl kustomize</c> on a copy of the base with a throwaway secret file, as a user would.</summary>
+    public static async Task<(Repository.ProcessResult Result, string Directory)> KustomizeAsync(Action<string>? prepare = null)
+    {
+        var copy = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cloudapp-k8s-{Guid.NewGuid():N}");
+        var @base = System.IO.Path.Combine(copy, "base");
+        System.IO.Directory.CreateDirectory(@base);
+        foreach (var file in System.IO.Directory.GetFiles(Directory, "*.yaml"))
+        {
+            File.Copy(file, System.IO.Path.Combine(@base, System.IO.Path.GetFileName(file)));
+        }
+        await File.WriteAllTextAsync(System.IO.Path.Combine(@base, "grafana-admin-password.txt"), "a-test-password-only");
+        prepare?.Invoke(copy);
+        var target = System.IO.File.Exists(System.IO.Path.Combine(copy, "kustomization.yaml")) ? copy : @base;
+        var result = await Repository.RunAsync("kubectl", ["kustomize", target], TimeSpan.FromMinutes(1));
+        return (result, copy);
+    }
+
+    public static async Task<IReadOnlyList<object>> BuiltAsync()
+    {
+        var (result, copy) = await KustomizeAsync();
+        try
+        {
+            Assert.True(result.ExitCode == 0, $"kubectl kustomize failed: {result}");
+            return KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+        }
+        finally
+        {
+            System.IO.Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    public static IEnumerable<(IMetadata<V1ObjectMeta> Workload, V1PodTemplateSpec Pod)> Workloads(IEnumerable<object> objects) =>
+        objects.Select(o => o switch
+        {
+            V1Deployment d => ((IMetadata<V1ObjectMeta>)d, d.Spec.Template),
+            V1DaemonSet d => (d, d.Spec.Template),
+            _ => ((IMetadata<V1ObjectMeta>)null!, (V1PodTemplateSpec)null!),
+        }).Where(w => w.Item1 is not null);
+}

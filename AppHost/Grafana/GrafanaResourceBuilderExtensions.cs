@@ -19,7 +19,7 @@ public static class GrafanaResourceBuilderExtensions
         return builder.AddResource(new GrafanaResource(name))
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
-            .WithHttpEndpoint(targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
+            .WithHttpEndpoint(port: GrafanaResource.Port, targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
             .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
             .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
             .WithEnvironment("GF_SECURITY_ADMIN_USER", "admin")

@@ -20,7 +20,8 @@ public static class PrometheusResourceBuilderExtensions
         return builder.AddResource(resource)
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
-            .WithHttpEndpoint(targetPort: PrometheusResource.Port, name: PrometheusResource.HttpEndpointName)
+            // The well-known port on the host too, so http://localhost:9090 works as in every Prometheus guide.
+            .WithHttpEndpoint(port: PrometheusResource.Port, targetPort: PrometheusResource.Port, name: PrometheusResource.HttpEndpointName)
             .WithBindMount(configFile, "/etc/prometheus/prometheus.yml", isReadOnly: true)
             .WithBindMount(Path.Combine(configDirectory, "rules"), "/etc/prometheus/rules", isReadOnly: true)
             // extra-scrape-metrics adds scrape_timeout_seconds, which the scrape-near-timeout alert compares against.

@@ -1,0 +1,70 @@
+using Microsoft.Playwright;
+
+// Captures the pages that prove the stack works, with Debian's Chromium driven by Playwright.
+// Input comes from the environment (capture.sh sets it): where each page is and where the PNGs go.
+var output = Required("SCREENSHOTS_DIR");
+var dashboardLogin = Required("ASPIRE_LOGIN_URL");
+var prometheus = Required("PROMETHEUS_URL").TrimEnd('/');
+var classicUi = (Environment.GetEnvironmentVariable("PROMETHEUS_TARGETS_PATH") ?? "/targets").StartsWith("/classic", StringComparison.Ordinal);
+var computeApi = Required("COMPUTEAPI_URL").TrimEnd('/');
+var grafana = Environment.GetEnvironmentVariable("GRAFANA_URL")?.TrimEnd('/');
+
+using var playwright = await Playwright.CreateAsync();
+await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+{
+    ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+    Headless = true,
+    // Debian's Chromium as root, on a machine with no way out: no sandbox, no background traffic.
+    Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic"],
+});
+var context = await browser.NewContextAsync(new BrowserNewContextOptions
+{
+    ViewportSize = new ViewportSize { Width = 1600, Height = 900 },
+    ColorScheme = ColorScheme.Light,
+});
+var page = await context.NewPageAsync();
+
+// The login link carries the dashboard's token; it lands on the resources page. Without a trusted HTTPS
+// development certificate the dashboard shows a banner about it; it is closed so it does not hide the grid.
+await Capture("aspire-resources.png", dashboardLogin, async page =>
+{
+    await page.GetByText("prometheus", new() { Exact = true }).First.WaitForAsync();
+    var banner = page.Locator("fluent-message-bar").Filter(new() { HasText = "certificate" });
+    if (await banner.CountAsync() > 0) await banner.First.Locator("[aria-label='Close'], fluent-button").Last.ClickAsync();
+});
+
+var targets = classicUi ? $"{prometheus}/classic/targets" : $"{prometheus}/targets";
+await Capture("prometheus-targets.png", targets, page => page.GetByText("computeapi").First.WaitForAsync(), fullPage: true);
+
+const string Expression = "sum by (instance, compute_kernel) (rate(compute_jobs_total{compute_outcome=\"success\"}[1m]))";
+var graph = classicUi
+    ? $"{prometheus}/classic/graph?g0.expr={Uri.EscapeDataString(Expression)}&g0.tab=0&g0.range_input=5m"
+    : $"{prometheus}/query?g0.expr={Uri.EscapeDataString(Expression)}&g0.tab=graph&g0.range_input=5m";
+await Capture("prometheus-graph.png", graph, page => page.Locator("canvas, svg").First.WaitForAsync());
+
+await Capture("computeapi-metrics.png", $"{computeApi}/metrics", page => page.GetByText("compute_jobs_total").First.WaitForAsync());
+
+if (!string.IsNullOrEmpty(grafana))
+{
+    await Capture("grafana-computeapi.png", $"{grafana}/d/cloudapp-computeapi?orgId=1&from=now-15m&to=now&kiosk",
+        page => page.Locator(".react-grid-layout").First.WaitForAsync(), fullPage: true);
+}
+else
+{
+    Console.WriteLine("GRAFANA_URL not set: no Grafana in this run, no Grafana screenshot.");
+}
+
+async Task Capture(string file, string url, Func<IPage, Task> ready, bool fullPage = false)
+{
+    await page.GotoAsync(url, new PageGotoOptions { WaitUntil = WaitUntilState.NetworkIdle, Timeout = 60_000 });
+    await ready(page);
+    // Charts and grids finish drawing after the data arrives.
+    await page.WaitForTimeoutAsync(3_000);
+    var path = Path.Combine(output, file);
+    await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage });
+    Console.WriteLine($"captured {file} from {url.Split('?')[0]}");
+}
+
+static string Required(string name) =>
+    Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set.");

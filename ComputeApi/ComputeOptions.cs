@@ -24,6 +24,13 @@ public sealed class ComputeOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Nice value of the kernel threads on Linux (0 to 19; higher is lower priority), so request handling, scrapes
+    /// and probes win the CPU over running kernels. 0 leaves them at normal priority.
+    /// </summary>
+    [Range(0, 19)]
+    public int KernelNiceness { get; set; } = 10;
+
     [Required, ValidateObjectMembers]
     public KernelLimits Primes { get; set; } = new() { DefaultSize = 10_000_000, MaxSize = 10_000_000_000 };
 

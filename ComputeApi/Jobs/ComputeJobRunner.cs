@@ -9,23 +9,27 @@ public sealed record JobResult(JobOutcome Outcome, KernelOutput? Output, TimeSpa
 
 /// <summary>
 /// Admits jobs through a concurrency limiter (at most N running, a bounded queue, oldest first) and runs each
-/// kernel on a thread of its own, so long computations never occupy the thread pool that serves /metrics
-/// and the health probes. Every step is recorded in <see cref="ComputeMetrics"/>.
+/// kernel on one of N dedicated, lower-priority threads, so long computations never occupy the thread pool that
+/// serves /metrics and the health probes. Every step is recorded in <see cref="ComputeMetrics"/>.
 /// </summary>
 public sealed class ComputeJobRunner : IDisposable
 {
     private readonly ConcurrencyLimiter _limiter;
+    private readonly KernelThreads _threads;
     private readonly ComputeMetrics _metrics;
     private readonly TimeProvider _time;
 
     public ComputeJobRunner(IOptions<ComputeOptions> options, ComputeMetrics metrics, TimeProvider time)
     {
+        var slots = options.Value.EffectiveConcurrency;
         _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
-            PermitLimit = options.Value.EffectiveConcurrency,
+            PermitLimit = slots,
             QueueLimit = options.Value.QueueLimit,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
+        // One thread per permit: a job that holds a permit always finds its thread free.
+        _threads = new KernelThreads(slots, options.Value.KernelNiceness);
         _metrics = metrics;
         _time = time;
     }
@@ -76,9 +80,8 @@ public sealed class ComputeJobRunner : IDisposable
             try
             {
                 var context = new KernelContext(aborted, work => _metrics.WorkDone(name, work));
-                // LongRunning gives the kernel a dedicated thread; the lease is held until that thread is done.
-                var output = await Task.Factory.StartNew(
-                    () => kernel.Run(size, context), aborted, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                // The lease is held until the kernel thread is done with the job, cancelled or not.
+                var output = await _threads.RunAsync(() => kernel.Run(size, context), aborted);
                 var elapsed = _time.GetElapsedTime(started);
                 _metrics.JobFinished(name, JobOutcome.Success, elapsed);
                 return new JobResult(JobOutcome.Success, output, elapsed);
@@ -102,7 +105,11 @@ public sealed class ComputeJobRunner : IDisposable
         }
     }
 
-    public void Dispose() => _limiter.Dispose();
+    public void Dispose()
+    {
+        _limiter.Dispose();
+        _threads.Dispose();
+    }
 
     private static JobOutcome Classify(CancellationToken deadline) =>
         deadline.IsCancellationRequested ? JobOutcome.Timeout : JobOutcome.Cancelled;

@@ -32,8 +32,48 @@ public class MatMulKernelTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(13)]
+    [InlineData(97)]
+    [InlineData(257)]
+    public void FallbackKernelMultipliesLikeTheTextbookTripleLoop(int n)
+    {
+        // Processors without AVX-512 run the 6 x 8 micro-kernel on 256-bit vectors: check it here too.
+        var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
+        var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
+        var c = new double[n * n];
+
+        MatMulKernel.MultiplyWith256BitVectors(a, b, c, n, KernelContext.None);
+
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                var expected = 0.0;
+                for (var k = 0; k < n; k++) expected += a[(i * n) + k] * b[(k * n) + j];
+                Assert.True(Math.Abs(expected - c[(i * n) + j]) <= 1e-12 * n, $"C[{i},{j}] = {c[(i * n) + j]}, expected {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public void GeneratesEveryElementFromItsIndexAlone()
+    {
+        // The generator may work several elements at a time; each must still be exactly the scalar formula.
+        const int n = 37;
+        var values = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
+        for (var i = 0; i < n * n; i++)
+        {
+            var expected = ((MatMulKernel.SplitMix64(MatMulKernel.SeedB, (ulong)i) >> 11) * (1.0 / (1UL << 53)) * 2.0) - 1.0;
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(values[i]));
+        }
+    }
+
+    [Theory]
     [InlineData(300)]
     [InlineData(1030)]
+    [InlineData(2100)]
     public void ChecksumEqualsTheSumOfColumnSumsTimesRowSums(int n)
     {
         // sum(A * B) = sum over k of (column k of A summed) * (row k of B summed): an O(n^2) check of the O(n^3) product.

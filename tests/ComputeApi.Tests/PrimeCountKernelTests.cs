@@ -21,6 +21,7 @@ public class PrimeCountKernelTests
     [InlineData(10_000_000, 664_579)]
     [InlineData(100_000_000, 5_761_455)]
     [InlineData(1_000_000_000, 50_847_534)]
+    [InlineData(10_000_000_000, 455_052_511)]
     public void CountsKnownPrimeCounts(long n, long expected)
     {
         Assert.Equal(expected, PrimeCountKernel.CountPrimes(n, KernelContext.None));
@@ -45,6 +46,32 @@ public class PrimeCountKernelTests
                 var n = (segment * NumbersPerSegment) + delta;
                 Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None), $"pi({n})");
             }
+        }
+    }
+
+    [Fact]
+    public void AgreesWithAPlainSieveAroundChunkBoundaries()
+    {
+        // Small sieving primes cross off one chunk of a segment at a time; check the limits around each chunk.
+        const long numbersPerChunk = PrimeCountKernel.ChunkBytes * 30L;
+        for (var chunk = 1; chunk * numbersPerChunk < 3 * NumbersPerSegment; chunk++)
+        {
+            foreach (var delta in new[] { -30, -1, 0, 1, 30 })
+            {
+                var n = (chunk * numbersPerChunk) + delta;
+                Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None), $"pi({n})");
+            }
+        }
+    }
+
+    [Fact]
+    public void AgreesWithAPlainSieveForRandomLimits()
+    {
+        var random = new Random(12345);
+        for (var i = 0; i < 200; i++)
+        {
+            var n = random.Next(1, PrefixCounts.Length);
+            Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None), $"pi({n})");
         }
     }
 

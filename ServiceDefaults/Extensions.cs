@@ -66,18 +66,12 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Configures OpenTelemetry logging, tracing and metrics; metrics are served at <see cref="MetricsPath"/>
-    /// and, when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (as the Aspire AppHost does), exported over OTLP too.
+    /// Configures OpenTelemetry: metrics, served at <see cref="MetricsPath"/>; and, when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (as the Aspire AppHost does), traces and logs, all exported over OTLP.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.Logging.AddOpenTelemetry(logging =>
-        {
-            logging.IncludeFormattedMessage = true;
-            logging.IncludeScopes = true;
-        });
-
         // CPU and memory utilization against the container's cgroup limits (or the host's when none is set).
         builder.Services.AddResourceMonitoring();
 
@@ -88,21 +82,28 @@ public static class ServiceDefaultsExtensions
             otel.ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName));
         }
 
-        otel
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddMeter(FrameworkMeters)
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsInfrastructureRequest(context.Request.Path))
-                .AddHttpClientInstrumentation());
+        // Metrics always: Prometheus pulls them from /metrics.
+        otel.WithMetrics(metrics => metrics
+            .AddAspNetCoreInstrumentation()
+            .AddHttpClientInstrumentation()
+            .AddRuntimeInstrumentation()
+            .AddMeter(FrameworkMeters)
+            .AddPrometheusExporter());
 
+        // Traces and logs only go out over OTLP. Without an endpoint (a plain Kubernetes deployment) recording them
+        // would cost every request an activity and its tags for nothing; with one (the Aspire dashboard) they flow.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            builder.Logging.AddOpenTelemetry(logging =>
+            {
+                logging.IncludeFormattedMessage = true;
+                logging.IncludeScopes = true;
+            });
+            otel.WithTracing(tracing => tracing
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsInfrastructureRequest(context.Request.Path))
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
         }
 
         return builder;

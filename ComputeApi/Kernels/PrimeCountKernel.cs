@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -88,49 +89,57 @@ public sealed class PrimeCountKernel : IComputeKernel
         }
         var active = 0;
 
-        // One spare byte past the end: the branch-free tails of the crossing loops AND it with 0xFF when a
-        // progression has no hit left.
-        var segment = new byte[SegmentBytes + 1];
         var lastByte = n / 30;
         var totalBytes = lastByte + 1;
         long reported = 0;
 
-        for (long low = 0; low < totalBytes; low += SegmentBytes)
+        // One spare byte past the end: the branch-free tails of the crossing loops AND it with 0xFF when a
+        // progression has no hit left. Pooled, and no larger than n needs: a fresh 256 KiB array per job would
+        // land on the large object heap and cost small jobs more than their sieving.
+        var segment = ArrayPool<byte>.Shared.Rent((int)Math.Min(SegmentBytes, totalBytes) + 1);
+        try
         {
-            context.ThrowIfCancellationRequested();
-            var length = (int)Math.Min(SegmentBytes, totalBytes - low);
-
-            // A prime starts crossing off at p * p, so it joins once that square falls in the current segment.
-            var segmentEndNumber = (low + length) * 30;
-            while (active < sievingPrimes.Length && (long)sievingPrimes[active] * sievingPrimes[active] < segmentEndNumber)
+            for (long low = 0; low < totalBytes; low += SegmentBytes)
             {
-                StartPrime(sievingPrimes[active], low, offsets.AsSpan(active * 8, 8));
-                active++;
-            }
+                context.ThrowIfCancellationRequested();
+                var length = (int)Math.Min(SegmentBytes, totalBytes - low);
 
-            var smallActive = Math.Min(active, chunkPrimes);
-            for (var start = 0; start < length; start += ChunkBytes)
-            {
-                var chunkLength = Math.Min(ChunkBytes, length - start);
-                var chunk = segment.AsSpan(start, chunkLength);
-                FillPresieve(chunk, low + start);
-                CrossOffAll(chunk, sievingPrimes, residueClass, offsets, 0, smallActive);
-            }
-            CrossOffAll(segment.AsSpan(0, length), sievingPrimes, residueClass, offsets, smallActive, active);
+                // A prime starts crossing off at p * p, so it joins once that square falls in the current segment.
+                var segmentEndNumber = (low + length) * 30;
+                while (active < sievingPrimes.Length && (long)sievingPrimes[active] * sievingPrimes[active] < segmentEndNumber)
+                {
+                    StartPrime(sievingPrimes[active], low, offsets.AsSpan(active * 8, 8));
+                    active++;
+                }
 
-            if (low == 0)
-            {
-                segment[0] &= 0xFE; // 1 is not prime
-            }
-            if (low + length == totalBytes)
-            {
-                segment[length - 1] &= KeepUpTo((int)(n % 30));
-            }
-            count += PopCount(segment.AsSpan(0, length));
+                var smallActive = Math.Min(active, chunkPrimes);
+                for (var start = 0; start < length; start += ChunkBytes)
+                {
+                    var chunkLength = Math.Min(ChunkBytes, length - start);
+                    var chunk = segment.AsSpan(start, chunkLength);
+                    FillPresieve(chunk, low + start);
+                    CrossOffAll(chunk, sievingPrimes, residueClass, offsets, 0, smallActive);
+                }
+                CrossOffAll(segment.AsSpan(0, length), sievingPrimes, residueClass, offsets, smallActive, active);
 
-            var covered = Math.Min(n, segmentEndNumber - 1);
-            context.ReportWork(covered - reported);
-            reported = covered;
+                if (low == 0)
+                {
+                    segment[0] &= 0xFE; // 1 is not prime
+                }
+                if (low + length == totalBytes)
+                {
+                    segment[length - 1] &= KeepUpTo((int)(n % 30));
+                }
+                count += PopCount(segment.AsSpan(0, length));
+
+                var covered = Math.Min(n, segmentEndNumber - 1);
+                context.ReportWork(covered - reported);
+                reported = covered;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(segment);
         }
 
         return count;

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CloudApp.Bench;
+
+/// <summary>Other programs the benchmarks run: reference tools, and the services under test.</summary>
+public static class External
+{
+    public sealed record Result(int ExitCode, string Output, string Error, double Seconds);
+
+    public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) start.Environment.Remove(key);
+            else start.Environment[key] = value;
+        }
+        var started = Stopwatch.GetTimestamp();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {fileName}");
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(10));
+        var output = process.StandardOutput.ReadToEndAsync(cts.Token);
+        var error = process.StandardError.ReadToEndAsync(cts.Token);
+        await process.WaitForExitAsync(cts.Token);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var result = new Result(process.ExitCode, await output, await error, seconds);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed ({result.ExitCode}): {result.Error}");
+        }
+        return result;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Resident memory of a process, from /proc (Linux).</summary>
+    public static long ResidentBytes(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                var kb = line["VmRSS:".Length..].Trim().Split(' ')[0];
+                return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        throw new InvalidOperationException($"no VmRSS for process {pid}");
+    }
+}
+
+/// <summary>A web service started from its built assembly on a loopback port, stopped on dispose.</summary>
+public sealed class Service : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private Service(Process process, Uri address, double startSeconds)
+    {
+        _process = process;
+        Address = address;
+        StartSeconds = startSeconds;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>From process start until its readiness path first answered 200.</summary>
+    public double StartSeconds { get; }
+
+    public int ProcessId => _process.Id;
+
+    public static async Task<Service> StartAsync(string assembly, string readyPath, IReadOnlyDictionary<string, string> settings, string? cpus = null)
+    {
+        var port = External.FreePort();
+        var address = new Uri($"http://127.0.0.1:{port}");
+        // taskset keeps the service on its cores and the load generator on the others, where asked.
+        var (file, args) = cpus is null
+            ? ("dotnet", new List<string> { assembly })
+            : ("taskset", new List<string> { "-c", cpus, "dotnet", assembly });
+        args.AddRange(["--urls", address.ToString()]);
+        var start = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings) start.Environment[key] = value;
+
+        var started = Stopwatch.GetTimestamp();
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {assembly}");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 60;
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri(address, readyPath));
+                if (response.IsSuccessStatusCode) break;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (process.HasExited || Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new InvalidOperationException($"{assembly} did not become ready on {address}");
+            }
+            await Task.Delay(5);
+        }
+        return new Service(process, address, Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every benchmark on this machine and prints a table of ratios measured side by side in the same run;
+# writes the same numbers as JSON (with the machine's description) and Markdown to bench/results/.
+#   bench/run.sh            the full suite (about 10 minutes)
+#   bench/run.sh --smoke    tiny sizes, one repetition: checks that it runs end to end
+# Other options go to the benchmark program (e.g. --only kernels http).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+
+# The references and the load generator, from Debian's packages (numpy needs OpenBLAS' threaded build,
+# or it falls back to the slow reference BLAS).
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v primesieve >/dev/null 2>&1 || need+=(primesieve)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || { say "needs ${need[*]} (apt-get install as root)"; exit 1; }
+  say "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+dotnet build bench/CloudApp.Bench -c Release -nologo -v quiet
+exec dotnet bench/CloudApp.Bench/bin/Release/net10.0/CloudApp.Bench.dll \
+  --computeapi ComputeApi/bin/Release/net10.0/ComputeApi.dll \
+  --bareapi bench/BareApi/bin/Release/net10.0/BareApi.dll "$@"

@@ -15,7 +15,6 @@ need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v primesieve >/dev/null 2>&1 || need+=(primesieve)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
 if [ ${#need[@]} -gt 0 ]; then

@@ -75,16 +75,15 @@ public sealed class Service : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static async Task<Service> StartAsync(string assembly, string readyPath, IReadOnlyDictionary<string, string> settings, string? cpus = null)
+    public static async Task<Service> StartAsync(string assembly, string readyPath, IReadOnlyDictionary<string, string> settings)
     {
         var port = External.FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
-        // taskset keeps the service on its cores and the load generator on the others, where asked.
-        var (file, args) = cpus is null
-            ? ("dotnet", new List<string> { assembly })
-            : ("taskset", new List<string> { "-c", cpus, "dotnet", assembly });
-        args.AddRange(["--urls", address.ToString()]);
-        var start = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("dotnet", [assembly, "--urls", address.ToString()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings) start.Environment[key] = value;

@@ -12,7 +12,7 @@ public sealed class BenchSmokeTests
     [Fact]
     public async Task TheBenchmarkCommandRunsEndToEndAndReportsEveryPart()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryRoot.Path;
         var output = Path.Combine(Path.GetTempPath(), $"cloudapp-bench-smoke-{Guid.NewGuid():N}");
         try
         {
@@ -47,14 +47,5 @@ public sealed class BenchSmokeTests
         {
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "CloudApp.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("CloudApp.sln not found above the test binaries.");
     }
 }

@@ -61,17 +61,8 @@ public partial class MetricFamiliesTests
 
     internal static HashSet<string> ReadmeFamilies()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "README.md"));
         return [.. ReadmeRow().Matches(readme).Select(m => m.Groups["family"].Value)];
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "CloudApp.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("CloudApp.sln not found above the test binaries.");
     }
 
     [GeneratedRegex(@"^# TYPE (?<family>[a-z_0-9]+) ", RegexOptions.Multiline)]

@@ -5,7 +5,7 @@ namespace CloudApp.Deploy.Tests;
 
 internal static class Repository
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepositoryRoot.Path;
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
 
@@ -58,14 +58,5 @@ internal static class Repository
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:0} s");
         }
         return new ProcessResult(process.ExitCode, await output, await error);
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "CloudApp.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("CloudApp.sln not found above the test binaries.");
     }
 }

@@ -28,30 +28,34 @@ public sealed class Sha256Kernel : IComputeKernel
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(size, HardMaxSize);
 
-        var block = Block.Value.AsSpan(0, MiB - sizeof(ulong));
-        Span<byte> index = stackalloc byte[sizeof(ulong)];
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        for (long i = 0; i < size; i++)
+        ForEachMiB(size, (index, block) =>
         {
             context.ThrowIfCancellationRequested();
-            BinaryPrimitives.WriteUInt64LittleEndian(index, (ulong)i);
             hash.AppendData(index);
             hash.AppendData(block);
             context.ReportWork(MiB);
-        }
+        });
         return new KernelOutput(Convert.ToHexStringLower(hash.GetHashAndReset()), size * MiB);
     }
 
     /// <summary>Writes the exact bytes that are hashed for <paramref name="size"/> MiB (used to check against other tools).</summary>
-    public static void WriteData(long size, Stream destination)
+    public static void WriteData(long size, Stream destination) =>
+        ForEachMiB(size, (index, block) =>
+        {
+            destination.Write(index);
+            destination.Write(block);
+        });
+
+    /// <summary>The data, one MiB at a time: its index as 8 little-endian bytes, then the rest of the fixed block.</summary>
+    private static void ForEachMiB(long size, Action<ReadOnlySpan<byte>, ReadOnlySpan<byte>> mib)
     {
         var block = Block.Value.AsSpan(0, MiB - sizeof(ulong));
         Span<byte> index = stackalloc byte[sizeof(ulong)];
         for (long i = 0; i < size; i++)
         {
             BinaryPrimitives.WriteUInt64LittleEndian(index, (ulong)i);
-            destination.Write(index);
-            destination.Write(block);
+            mib(index, block);
         }
     }
 

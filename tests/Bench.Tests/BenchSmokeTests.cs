@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace CloudApp.Bench.Tests;
@@ -16,18 +15,9 @@ public sealed class BenchSmokeTests
         var output = Path.Combine(Path.GetTempPath(), $"cloudapp-bench-smoke-{Guid.NewGuid():N}");
         try
         {
-            var start = new ProcessStartInfo("bash", [Path.Combine(root, "bench", "run.sh"), "--smoke", "--output", output])
-            {
-                WorkingDirectory = root,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using var process = Process.Start(start)!;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.True(process.ExitCode == 0, $"bench/run.sh --smoke failed:\n{await stdout}\n{await stderr}");
+            var result = await ExternalProgram.RunAsync("bash", [Path.Combine(root, "bench", "run.sh"), "--smoke", "--output", output],
+                TimeSpan.FromMinutes(10));
+            Assert.True(result.ExitCode == 0, $"bench/run.sh --smoke failed:\n{result}");
 
             var report = JsonSerializer.Deserialize<JsonElement>(await File.ReadAllTextAsync(Path.Combine(output, "smoke.json")));
             Assert.True(report.GetProperty("smoke").GetBoolean());

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using CloudApp.ComputeApi.Kernels;
 
@@ -28,12 +27,10 @@ public class Sha256KernelTests
         try
         {
             await using (var stream = File.Create(file)) Sha256Kernel.WriteData(2, stream);
-            using var process = Process.Start(new ProcessStartInfo("sha256sum", [file]) { RedirectStandardOutput = true })!;
-            var line = await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync();
+            var sha256sum = await ExternalProgram.RunAsync("sha256sum", [file], TimeSpan.FromMinutes(1));
 
-            Assert.Equal(0, process.ExitCode);
-            Assert.Equal(line.Split(' ')[0], new Sha256Kernel().Run(2, KernelContext.None).Result);
+            Assert.True(sha256sum.ExitCode == 0, sha256sum.ToString());
+            Assert.Equal(sha256sum.Output.Split(' ')[0], new Sha256Kernel().Run(2, KernelContext.None).Result);
         }
         finally
         {

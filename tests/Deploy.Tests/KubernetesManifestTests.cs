@@ -22,7 +22,7 @@ public sealed class KubernetesManifestTests
             var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
                 .Where(k => k.StartsWith("Images__", StringComparison.Ordinal))
                 .ToDictionary(k => k, string? (_) => null);
-            var result = await Repository.RunAsync("dotnet",
+            var result = await ExternalProgram.RunAsync("dotnet",
                 [Repository.AppHostAssembly, "--operation", "publish", "--step", "kubernetes", "--output-path", output],
                 TimeSpan.FromMinutes(3), environment);
             Assert.True(result.ExitCode == 0, result.ToString());
@@ -287,5 +287,5 @@ public sealed class KubernetesManifestTests
     }
 
     private static bool IsTracked(string path) =>
-        Repository.RunAsync("git", ["ls-files", "--error-unmatch", path], TimeSpan.FromSeconds(30)).GetAwaiter().GetResult().ExitCode == 0;
+        ExternalProgram.RunAsync("git", ["ls-files", "--error-unmatch", path], TimeSpan.FromSeconds(30)).GetAwaiter().GetResult().ExitCode == 0;
 }

@@ -16,7 +16,7 @@ internal static class Manifests
         [.. YamlFiles.SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), typeMap: null, strict: true))];
 
     /// <summary>Runs <c>kubectl kustomize</c> on a copy of the base with a throwaway secret file, as a user would.</summary>
-    public static async Task<(Repository.ProcessResult Result, string Directory)> KustomizeAsync(Action<string>? prepare = null)
+    public static async Task<(ExternalProgram.Result Result, string Directory)> KustomizeAsync(Action<string>? prepare = null)
     {
         var copy = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cloudapp-k8s-{Guid.NewGuid():N}");
         var @base = System.IO.Path.Combine(copy, "base");
@@ -28,7 +28,7 @@ internal static class Manifests
         await File.WriteAllTextAsync(System.IO.Path.Combine(@base, "grafana-admin-password.txt"), "a-test-password-only");
         prepare?.Invoke(copy);
         var target = System.IO.File.Exists(System.IO.Path.Combine(copy, "kustomization.yaml")) ? copy : @base;
-        var result = await Repository.RunAsync("kubectl", ["kustomize", target], TimeSpan.FromMinutes(1));
+        var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", target], TimeSpan.FromMinutes(1));
         return (result, copy);
     }
 

@@ -39,7 +39,7 @@ public sealed class PrometheusConfigurationTests
         var tests = Directory.GetFiles(Repository.Path("deploy", "prometheus", "tests"), "*.test.yml").Select(Path.GetFileName).ToArray();
         Assert.NotEmpty(tests);
 
-        var result = await Repository.RunAsync("promtool", ["test", "rules", .. tests!], Timeout,
+        var result = await ExternalProgram.RunAsync("promtool", ["test", "rules", .. tests!], Timeout,
             workingDirectory: Repository.Path("deploy", "prometheus", "tests"));
 
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -88,8 +88,8 @@ public sealed class PrometheusConfigurationTests
         });
     }
 
-    private static Task<Repository.ProcessResult> Promtool(params string[] arguments) =>
-        Repository.RunAsync("promtool", arguments, Timeout);
+    private static Task<ExternalProgram.Result> Promtool(params string[] arguments) =>
+        ExternalProgram.RunAsync("promtool", arguments, Timeout);
 
     private static IEnumerable<YamlMappingNode> Documents(IEnumerable<string> files) => files.Select(f =>
     {

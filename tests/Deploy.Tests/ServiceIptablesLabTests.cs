@@ -21,17 +21,17 @@ public sealed partial class ServiceIptablesLabTests
     {
         Assert.True(File.Exists(Repository.ComputeApiAssembly), $"ComputeApi is not built at {Repository.ComputeApiAssembly}");
 
-        Repository.ProcessResult result;
+        ExternalProgram.Result result;
         try
         {
-            result = await Repository.RunAsync("bash",
+            result = await ExternalProgram.RunAsync("bash",
                 [Repository.Path("docs", "lab", "service-iptables.sh"), "--computeapi", Repository.ComputeApiAssembly, "--requests", $"{Requests}"],
                 Timeout);
         }
         catch (TimeoutException)
         {
             // A killed run cannot clean up after itself; leave the machine as it was for the next run.
-            await Repository.RunAsync("bash", [Repository.Path("docs", "lab", "service-iptables.sh"), "--cleanup"], TimeSpan.FromMinutes(1));
+            await ExternalProgram.RunAsync("bash", [Repository.Path("docs", "lab", "service-iptables.sh"), "--cleanup"], TimeSpan.FromMinutes(1));
             throw;
         }
 
@@ -47,7 +47,7 @@ public sealed partial class ServiceIptablesLabTests
         Assert.Equal(Requests, Count("failoverA"));
         Assert.True(result.ExitCode == 0, result.ToString());
 
-        var namespaces = await Repository.RunAsync("ip", ["netns", "list"], TimeSpan.FromSeconds(30));
+        var namespaces = await ExternalProgram.RunAsync("ip", ["netns", "list"], TimeSpan.FromSeconds(30));
         Assert.True(namespaces.ExitCode == 0, namespaces.ToString());
         Assert.DoesNotContain(NamespacePrefix, namespaces.Output, StringComparison.Ordinal);
     }

@@ -18,63 +18,60 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
     private const string EndpointsJob = "kubernetes-service-endpoints";
 
     [Fact]
-    public async Task KeepsAnnotatedRunningPodsWithTheirLabelsAndDropsTheRest()
+    public Task KeepsAnnotatedRunningPodsWithTheirLabelsAndDropsTheRest() => WithDiscoveredTargetsAsync(async (stack, timeout) =>
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var config = FileDiscoveryVariant();
-        try
-        {
-            await using var stack = await ScrapeStack.StartAsync(image, replicas: 1, timeout.Token, prometheusConfig: config, targets: WriteDiscoveredTargets);
+        var kept = await PrometheusApi.EventuallyAsync(
+            ct => stack.PrometheusApi.TargetsAsync(PodsJob, ct),
+            t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated pod scraped");
+        // The address port comes from the prometheus.io/port annotation, not from what discovery reported.
+        Assert.Equal($"{ScrapeStack.Alias(0)}:8080", kept[0].Instance);
 
-            var kept = await PrometheusApi.EventuallyAsync(
-                ct => stack.PrometheusApi.TargetsAsync(PodsJob, ct),
-                t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated pod scraped");
-            // The address port comes from the prometheus.io/port annotation, not from what discovery reported.
-            Assert.Equal($"{ScrapeStack.Alias(0)}:8080", kept[0].Instance);
+        var series = await stack.PrometheusApi.QueryAsync($$"""up{job="{{PodsJob}}"}""", timeout);
+        var labels = Assert.Single(series).Labels;
+        Assert.Equal("cloudapp", labels["namespace"]);
+        Assert.Equal("computeapi-7d4b9c-x2k8p", labels["pod"]);
+        Assert.Equal("node-a", labels["node"]);
+        Assert.Equal("computeapi", labels["app_kubernetes_io_name"]);
 
-            var series = await stack.PrometheusApi.QueryAsync($$"""up{job="{{PodsJob}}"}""", timeout.Token);
-            var labels = Assert.Single(series).Labels;
-            Assert.Equal("cloudapp", labels["namespace"]);
-            Assert.Equal("computeapi-7d4b9c-x2k8p", labels["pod"]);
-            Assert.Equal("node-a", labels["node"]);
-            Assert.Equal("computeapi", labels["app_kubernetes_io_name"]);
+        var dropped = await DroppedAsync(stack, timeout);
+        Assert.Contains(dropped, d => d.Job == PodsJob && d.Pod == "unannotated-pod");
+        Assert.Contains(dropped, d => d.Job == PodsJob && d.Pod == "finished-job-pod");
 
-            var dropped = await DroppedAsync(stack, timeout.Token);
-            Assert.Contains(dropped, d => d.Job == PodsJob && d.Pod == "unannotated-pod");
-            Assert.Contains(dropped, d => d.Job == PodsJob && d.Pod == "finished-job-pod");
-
-            // The project's rules recognise the pod as ComputeApi by its app.kubernetes.io/name label.
-            await PrometheusApi.EventuallyAsync(
-                ct => stack.PrometheusApi.QueryAsync($$"""instance:computeapi_target:group{job="{{PodsJob}}"}""", ct),
-                r => r.Count == 1, TimeSpan.FromSeconds(60), "the ComputeApi marker rule for the Kubernetes pod");
-        }
-        finally
-        {
-            File.Delete(config);
-        }
-    }
+        // The project's rules recognise the pod as ComputeApi by its app.kubernetes.io/name label.
+        await PrometheusApi.EventuallyAsync(
+            ct => stack.PrometheusApi.QueryAsync($$"""instance:computeapi_target:group{job="{{PodsJob}}"}""", ct),
+            r => r.Count == 1, TimeSpan.FromSeconds(60), "the ComputeApi marker rule for the Kubernetes pod");
+    });
 
     [Fact]
-    public async Task KeepsReadyEndpointsOfAnnotatedServicesAndDropsTheRest()
+    public Task KeepsReadyEndpointsOfAnnotatedServicesAndDropsTheRest() => WithDiscoveredTargetsAsync(async (stack, timeout) =>
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var kept = await PrometheusApi.EventuallyAsync(
+            ct => stack.PrometheusApi.TargetsAsync(EndpointsJob, ct),
+            t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated service's endpoint scraped");
+        Assert.Equal($"{ScrapeStack.Alias(0)}:8080", kept[0].Instance);
+
+        var labels = Assert.Single(await stack.PrometheusApi.QueryAsync($$"""up{job="{{EndpointsJob}}"}""", timeout)).Labels;
+        Assert.Equal("annotated-service", labels["service"]);
+        Assert.Equal("cloudapp", labels["namespace"]);
+
+        var dropped = await DroppedAsync(stack, timeout);
+        Assert.Contains(dropped, d => d.Job == EndpointsJob && d.Service == "plain-service");
+        Assert.Contains(dropped, d => d.Job == EndpointsJob && d.Service == "not-ready-service");
+    });
+
+    /// <summary>
+    /// Runs <paramref name="test"/> against a Prometheus with the Kubernetes relabeling, fed the discovered targets of
+    /// <see cref="WriteDiscoveredTargets"/>, next to one real ComputeApi container.
+    /// </summary>
+    private async Task WithDiscoveredTargetsAsync(Func<ScrapeStack, CancellationToken, Task> test)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var config = FileDiscoveryVariant();
         try
         {
-            await using var stack = await ScrapeStack.StartAsync(image, replicas: 1, timeout.Token, prometheusConfig: config, targets: WriteDiscoveredTargets);
-
-            var kept = await PrometheusApi.EventuallyAsync(
-                ct => stack.PrometheusApi.TargetsAsync(EndpointsJob, ct),
-                t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated service's endpoint scraped");
-            Assert.Equal($"{ScrapeStack.Alias(0)}:8080", kept[0].Instance);
-
-            var labels = Assert.Single(await stack.PrometheusApi.QueryAsync($$"""up{job="{{EndpointsJob}}"}""", timeout.Token)).Labels;
-            Assert.Equal("annotated-service", labels["service"]);
-            Assert.Equal("cloudapp", labels["namespace"]);
-
-            var dropped = await DroppedAsync(stack, timeout.Token);
-            Assert.Contains(dropped, d => d.Job == EndpointsJob && d.Service == "plain-service");
-            Assert.Contains(dropped, d => d.Job == EndpointsJob && d.Service == "not-ready-service");
+            await using var stack = await ScrapeStack.StartAsync(image, replicas: 1, cts.Token, prometheusConfig: config, targets: WriteDiscoveredTargets);
+            await test(stack, cts.Token);
         }
         finally
         {

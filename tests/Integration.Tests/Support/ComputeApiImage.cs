@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Images;
 
@@ -17,8 +16,8 @@ public sealed class ComputeApiImage : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await PublishAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await PublishAsync(timeout.Token);
 
         _image = new ImageFromDockerfileBuilder()
             .WithName($"cloudapp/computeapi:test-{Guid.NewGuid():N}")
@@ -41,22 +40,15 @@ public sealed class ComputeApiImage : IAsyncLifetime
         if (Directory.Exists(_publishDirectory)) Directory.Delete(_publishDirectory, recursive: true);
     }
 
-    private async Task PublishAsync(CancellationToken cancellationToken)
+    private async Task PublishAsync()
     {
         var project = Path.Combine(Repository.Root, "ComputeApi", "ComputeApi.csproj");
-        var start = new ProcessStartInfo("dotnet",
-            ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", _publishDirectory, "-nologo", "-v", "quiet"])
+        var result = await ExternalProgram.RunAsync("dotnet",
+            ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", _publishDirectory, "-nologo", "-v", "quiet"],
+            TimeSpan.FromMinutes(10));
+        if (result.ExitCode != 0)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet publish failed ({process.ExitCode}):\n{await output}\n{await error}");
+            throw new InvalidOperationException($"dotnet publish failed: {result}");
         }
     }
 }

@@ -29,7 +29,9 @@ public static class ComputeApiFactory
     /// </summary>
     public static WebApplicationFactory<Program> CreateOnKestrel(params (string Key, string Value)[] settings)
     {
-        var factory = Create(settings);
+        // Port 0 in the URL too: without it Kestrel falls back to its default, port 5000, which a local registry
+        // or another service may hold.
+        var factory = Create([.. settings, ("urls", "http://127.0.0.1:0")]);
         factory.UseKestrel(0);
         factory.StartServer();
         return factory;

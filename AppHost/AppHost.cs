@@ -7,17 +7,18 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 var builder = DistributedApplication.CreateBuilder(args);
-var images = ContainerImages.From(builder.Configuration);
-var deploy = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "deploy"));
+var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
+var deploy = Path.Combine(root, "deploy");
+var images = ContainerImages.From(builder.Configuration, root);
 
 var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
     .WithReplicas(builder.Configuration.GetValue("ComputeApi:Replicas", 2))
     .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthPath)
+    .WithPublishedImage(images.ComputeApi, builder.Configuration["ComputeApi:Registry"])
     .WithKubernetes(k =>
     {
         k.Component = "api";
-        k.Image = images.ComputeApi;
-        k.ContainerPort = 8080; // ASPNETCORE_HTTP_PORTS of the image (ComputeApi/Dockerfile)
+        k.ContainerPort = 8080; // ASPNETCORE_HTTP_PORTS of Microsoft's .NET base images
         k.RunAsUser = 1654;     // the non-root user of the .NET base images
         k.Resources = new("500m", "2", "128Mi", "512Mi");
         k.WritableDirectories["/tmp"] = "64Mi";
@@ -27,10 +28,17 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
         k.Scrape = new(ServiceDefaultsExtensions.MetricsPath, ScrapeVia.Pod);
     });
 
+var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, Path.Combine(deploy, "alertmanager", "alertmanager.yml"));
+
+// Host metrics (the lab's cpu, memory, disk and bandwidth rates): of this machine locally, of every node in a cluster.
+var nodeExporter = builder.AddNodeExporter("node-exporter", images.NodeExporter);
+
 var prometheus = builder.AddPrometheus("prometheus", images.Prometheus, Path.Combine(deploy, "prometheus"))
     .WithUrlForEndpoint("http", _ => new() { Url = builder.Configuration["Prometheus:TargetsPath"] ?? "/targets", DisplayText = "Targets" })
     .WithReplicaTargets(computeapi)
-    .WaitFor(computeapi);
+    .WaitFor(computeapi)
+    .WaitFor(alertmanager)
+    .WaitFor(nodeExporter);
 
 var grafana = await GrafanaAvailability.DecideAsync(builder, images.Grafana);
 if (grafana.Include)
@@ -48,12 +56,6 @@ else
             .LogWarning("Grafana is left out of this run: {Reason}", grafana.Reason);
         return Task.CompletedTask;
     });
-}
-
-if (builder.ExecutionContext.IsPublishMode)
-{
-    // Host metrics (the lab's cpu, memory, disk and bandwidth rates) from every node of the cluster.
-    builder.AddNodeExporter("node-exporter", images.NodeExporter);
 }
 
 builder.AddKubernetesPublishing(new ManifestSettings(Namespace: "cloudapp", PartOf: "cloudapp", ManagedBy: "cloudapp-apphost"),

@@ -1,36 +1,38 @@
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 
 namespace CloudApp.AppHost;
 
 /// <summary>
-/// The one place for container image names and tags. Defaults are the official images at pinned tags;
-/// configuration (<c>Images:Prometheus</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>,
-/// <c>Images:RuntimeDeps</c>, <c>Images:NodeExporter</c>, e.g. the environment variable <c>Images__Prometheus</c>)
-/// replaces them with a mirror or a locally built image. <c>RuntimeDeps</c> is the base the ComputeApi image is
-/// built on; <c>ComputeApi</c> is the name the Kubernetes manifests give that image.
+/// The images the stack runs. Defaults are the pinned references in <c>deploy/images.json</c>, the one file the
+/// AppHost, the set-up scripts and the tests all read; configuration (<c>Images:Prometheus</c>,
+/// <c>Images:Alertmanager</c>, <c>Images:NodeExporter</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>, e.g. the
+/// environment variable <c>Images__Prometheus</c>) replaces one with a mirror or a locally built image.
+/// <c>ComputeApi</c> is the repository and tag the ComputeApi image is pushed as (below the container registry)
+/// and that the Kubernetes manifests name.
 /// </summary>
 public sealed record ContainerImages(
-    ImageReference Prometheus, ImageReference Grafana, ImageReference ComputeApi, ImageReference RuntimeDeps, ImageReference NodeExporter)
+    ImageReference Prometheus, ImageReference Alertmanager, ImageReference NodeExporter, ImageReference Grafana, ImageReference ComputeApi)
 {
-    public const string PrometheusDefault = "docker.io/prom/prometheus:v3.5.0";
-    public const string GrafanaDefault = "docker.io/grafana/grafana:12.2.0";
-    public const string ComputeApiDefault = "cloudapp/computeapi:0.1.0";
-    public const string RuntimeDepsDefault = "mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled";
-    public const string NodeExporterDefault = "quay.io/prometheus/node-exporter:v1.9.1";
-
     public const string Section = "Images";
 
-    public static ContainerImages From(IConfiguration configuration)
+    /// <summary>Where the pinned defaults live, relative to the repository root.</summary>
+    public static readonly string DefaultsFile = Path.Combine("deploy", "images.json");
+
+    public static ContainerImages From(IConfiguration configuration, string repositoryRoot)
     {
+        using var file = File.OpenRead(Path.Combine(repositoryRoot, DefaultsFile));
+        var defaults = JsonDocument.Parse(file).RootElement.GetProperty("images");
         var section = configuration.GetSection(Section);
-        ImageReference Read(string key, string fallback) =>
-            ImageReference.Parse(section[key] is { Length: > 0 } configured ? configured : fallback);
-        return new(
-            Read(nameof(Prometheus), PrometheusDefault),
-            Read(nameof(Grafana), GrafanaDefault),
-            Read(nameof(ComputeApi), ComputeApiDefault),
-            Read(nameof(RuntimeDeps), RuntimeDepsDefault),
-            Read(nameof(NodeExporter), NodeExporterDefault));
+        ImageReference Read(string key)
+        {
+            if (section[key] is { Length: > 0 } configured) return ImageReference.Parse(configured);
+            var name = JsonNamingPolicy.CamelCase.ConvertName(key);
+            return defaults.TryGetProperty(name, out var value) && value.GetString() is { Length: > 0 } pinned
+                ? ImageReference.Parse(pinned)
+                : throw new InvalidOperationException($"{DefaultsFile} has no image '{name}'.");
+        }
+        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)));
     }
 }
 
@@ -61,6 +63,12 @@ public sealed record ImageReference(string? Registry, string Image, string Tag)
         }
         return new(registry, rest[..colon], tag);
     }
+
+    /// <summary>The repository without its last segment (<c>cloudapp</c> of <c>cloudapp/computeapi</c>), or null.</summary>
+    public string? Namespace => Image.LastIndexOf('/') is var slash and > 0 ? Image[..slash] : null;
+
+    /// <summary>The last segment of the repository (<c>computeapi</c> of <c>cloudapp/computeapi</c>).</summary>
+    public string Name => Image[(Image.LastIndexOf('/') + 1)..];
 
     public override string ToString() => Registry is null ? $"{Image}:{Tag}" : $"{Registry}/{Image}:{Tag}";
 }

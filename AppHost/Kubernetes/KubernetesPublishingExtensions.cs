@@ -14,7 +14,7 @@ public static class KubernetesPublishingExtensions
 
     /// <summary>
     /// Adds the publish step that writes the app model as a kustomize base to <paramref name="defaultOutput"/>:
-    /// <c>dotnet run --project AppHost -- --operation publish --step kubernetes</c> (<c>--output-path</c>, relative
+    /// <c>dotnet aspire do kubernetes</c>, or <c>dotnet run --project AppHost -- --operation publish --step kubernetes</c> (<c>--output-path</c>, relative
     /// to the AppHost folder, writes elsewhere).
     /// </summary>
     public static IDistributedApplicationBuilder AddKubernetesPublishing(

@@ -9,7 +9,7 @@ public static class ManifestWriter
 
     private const string Header =
         "# Generated from the AppHost's app model by\n"
-        + "#   dotnet run --project AppHost -- --operation publish --step kubernetes\n"
+        + "#   dotnet aspire do kubernetes   (or: dotnet run --project AppHost -- --operation publish --step kubernetes)\n"
         + "# Do not edit: change the app model or the files under deploy/, then generate again.\n";
 
     public static void Write(Manifests manifests, string directory)

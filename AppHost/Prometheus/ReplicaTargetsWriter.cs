@@ -50,14 +50,20 @@ internal sealed partial class ReplicaTargetsWriter(
         }
     }
 
-    /// <summary>Updates the target of one replica from its snapshot; true when the list changed.</summary>
+    /// <summary>
+    /// Updates the target of one replica from its snapshot; true when the list changed. A replica that stops
+    /// (it crashed, was killed or stopped from the dashboard) keeps its target, so Prometheus shows it DOWN
+    /// with the scrape error and <c>ComputeApiTargetDown</c> fires, as it would for a pod that went away from
+    /// behind a Service: a target that silently disappeared would hide exactly that failure. The list only
+    /// shrinks when the AppHost restarts with fewer replicas.
+    /// </summary>
     internal bool Apply(string replica, CustomResourceSnapshot snapshot)
     {
         var running = snapshot.State?.Text == KnownResourceStates.Running;
         var port = running ? ListeningPort(snapshot) : null;
         if (port is null)
         {
-            return _targets.Remove(replica);
+            return false;
         }
         var target = $"{options.HostName}:{port}";
         if (_targets.TryGetValue(replica, out var current) && current == target)

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# Builds, from Debian 12 packages only, the local container images CloudApp needs on machines
-# where no container registry can be reached (so `docker pull` of mcr.microsoft.com/... or
-# prom/prometheus is impossible) but a Debian package mirror can.
+# Builds, from Debian packages only, the local container images CloudApp needs on machines where no
+# container registry can be reached (so `docker pull` of the official images is impossible) but a
+# Debian package mirror can.
 #
-#   build.sh [--force] [base|prometheus|computeapi|all]      (default: all)
+#   build.sh [--force] [base|prometheus|alertmanager|node-exporter|all]      (default: all)
 #
-#   base        cloudapp/runtime-deps:bookworm   stands in for mcr.microsoft.com/dotnet/runtime-deps:10.0
-#   prometheus  cloudapp/prometheus:<version>    stands in for prom/prometheus (same paths, entrypoint, cmd, user)
-#   computeapi  the ComputeApi image named in AppHost/ContainerImages.cs, from a self-contained publish
-#               put on the base above by ComputeApi/Dockerfile (the Dockerfile users build on Microsoft's base)
+#   base           cloudapp/runtime-deps:bookworm      stands in for mcr.microsoft.com/dotnet/runtime-deps:10.0
+#   prometheus     cloudapp/prometheus:<version>       stands in for the official Prometheus image (Debian unstable's package)
+#   alertmanager   cloudapp/alertmanager:<version>     stands in for the official Alertmanager image (Debian unstable's package)
+#   node-exporter  cloudapp/node-exporter:<version>    stands in for the official node-exporter image (Debian unstable's package)
 #
-# Every target is skipped when its image already exists, so the script is cheap to call from other
-# scripts before every run; --force rebuilds (e.g. to pick up Debian security updates).
+# The Prometheus family comes from Debian unstable ("sid"), read through a package index private to this
+# run (the host's apt sources never change): it carries the 3.x line the project pins, and its binaries need
+# only libc, taken from bookworm. Each stand-in keeps the official image's paths, entrypoint, command, user
+# and port, so the AppHost and the tests pass the same arguments and mounts to either.
+#
+# Every target is skipped when its image already exists, so the script is cheap to call before every
+# run; --force rebuilds (e.g. to pick up Debian updates).
 set -euo pipefail
 
-readonly SUITE=bookworm                    # the tags below promise bookworm content
+readonly SUITE=bookworm                    # the base image and libc: the tags below promise bookworm content
+readonly PROMETHEUS_SUITE=sid              # the Prometheus family: Debian's newest packages
 readonly BASE_REF=cloudapp/runtime-deps:$SUITE
-readonly PROM_REPO=cloudapp/prometheus     # tag = upstream version of Debian's package, known only after download
-readonly NOBODY=65534                      # uid/gid of "nobody" in the official Prometheus image (busybox)
-readonly APP_UID=1654                      # fixed by Microsoft's .NET images; Dockerfiles do `USER $APP_UID`
+readonly NOBODY=65534                      # uid/gid of "nobody", the user of the official Prometheus-family images
+readonly APP_UID=1654                      # fixed by Microsoft's .NET images (the `app` user)
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 say() { printf '[images] %s\n' "$*" >&2; }
@@ -34,7 +39,7 @@ target=all
 for arg in "$@"; do
   case "$arg" in
     --force|-f) force=1 ;;
-    base|prometheus|computeapi|all) target=$arg ;;
+    base|prometheus|alertmanager|node-exporter|all) target=$arg ;;
     -h|--help) usage 0 ;;
     *) say "unknown argument: $arg"; usage 2 ;;
   esac
@@ -103,19 +108,29 @@ ARCH=$(dpkg --print-architecture)
 say "Debian archive:  $ARCHIVE  (suites $SUITE, $SUITE-updates; from the host's apt sources or the default)"
 say "Debian security: $SECURITY  (suite $SUITE-security)"
 
-# Writes a deb822 sources file for $SUITE, -updates and -security, so images and downloads get the
-# patched package versions, not just those of the last point release.
-write_sources() {
+# Writes a deb822 sources file for suite $2: a stable suite with its -updates and -security suites, so
+# images get the patched package versions, not just those of the last point release; unstable alone.
+write_sources() {  # $1 file, $2 suite
+  if [ "$2" = "$PROMETHEUS_SUITE" ]; then
+    cat >"$1" <<EOF
+Types: deb
+URIs: $ARCHIVE
+Suites: $2
+Components: main
+Signed-By: $KEYRING
+EOF
+    return
+  fi
   cat >"$1" <<EOF
 Types: deb
 URIs: $ARCHIVE
-Suites: $SUITE $SUITE-updates
+Suites: $2 $2-updates
 Components: main
 Signed-By: $KEYRING
 
 Types: deb
 URIs: $SECURITY
-Suites: $SUITE-security
+Suites: $2-security
 Components: main
 Signed-By: $KEYRING
 EOF
@@ -134,35 +149,52 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A private apt configuration (own sources, lists, cache, empty dpkg status, no preferences) so
-# that what lands in the images depends only on the Debian $SUITE mirror: this host may have other
-# suites pinned in (e.g. trixie for docker.io, which also brought a newer libc6 that `apt-get
-# download libc6` would otherwise pick) or stale package lists.
-APT_DIR=$WORK/apt
-APT_OPTS=()
-apt_private_init() {
-  [ ${#APT_OPTS[@]} -eq 0 ] || return 0
-  mkdir -p "$APT_DIR"/etc/sources.list.d "$APT_DIR"/etc/preferences.d \
-           "$APT_DIR"/state/lists/partial "$APT_DIR"/cache/archives/partial
-  write_sources "$APT_DIR/etc/sources.list.d/debian.sources"
-  sed -i "s/^Types: deb$/&\nArchitectures: $ARCH/" "$APT_DIR/etc/sources.list.d/debian.sources"
-  : >"$APT_DIR/etc/sources.list"
-  : >"$APT_DIR/status"
-  APT_OPTS=(
-    -o "Dir::Etc::SourceList=$APT_DIR/etc/sources.list"
-    -o "Dir::Etc::SourceParts=$APT_DIR/etc/sources.list.d"
-    -o "Dir::Etc::Preferences=$APT_DIR/etc/preferences"
-    -o "Dir::Etc::PreferencesParts=$APT_DIR/etc/preferences.d"
-    -o "Dir::State=$APT_DIR/state"
-    -o "Dir::State::status=$APT_DIR/status"
-    -o "Dir::Cache=$APT_DIR/cache"
+# Runs apt-get or apt-cache ($2) against a package index private to this run for suite $1 (own sources,
+# lists, cache, empty dpkg status, no preferences), so that what lands in the images depends only on that
+# suite of the Debian mirror: this host may pin other suites (e.g. trixie for docker.io) or have stale lists.
+apt_in() {  # $1 suite, $2 apt-get|apt-cache, then its arguments
+  local suite=$1 tool=$2 dir=$WORK/apt-$1
+  shift 2
+  local opts=(
+    -o "Dir::Etc::SourceList=$dir/etc/sources.list"
+    -o "Dir::Etc::SourceParts=$dir/etc/sources.list.d"
+    -o "Dir::Etc::Preferences=$dir/etc/preferences"
+    -o "Dir::Etc::PreferencesParts=$dir/etc/preferences.d"
+    -o "Dir::State=$dir/state"
+    -o "Dir::State::status=$dir/status"
+    -o "Dir::Cache=$dir/cache"
     -o "Acquire::Languages=none"
     # The work dir is private to root (mktemp), so apt's unprivileged _apt download user could not
     # write into it; downloading as root is what apt falls back to anyway, minus the warning.
     -o "APT::Sandbox::User=root"
   )
-  say "reading the $SUITE package index (private to this run)"
-  apt-get "${APT_OPTS[@]}" -qq update
+  if [ ! -d "$dir" ]; then
+    mkdir -p "$dir"/etc/sources.list.d "$dir"/etc/preferences.d "$dir"/state/lists/partial "$dir"/cache/archives/partial
+    write_sources "$dir/etc/sources.list.d/debian.sources" "$suite"
+    sed -i "s/^Types: deb$/&\nArchitectures: $ARCH/" "$dir/etc/sources.list.d/debian.sources"
+    : >"$dir/etc/sources.list"
+    : >"$dir/status"
+    say "reading the $suite package index (private to this run)"
+    apt-get "${opts[@]}" -qq update
+  fi
+  "$tool" "${opts[@]}" "$@"
+}
+
+# Downloads packages of suite $1 into $2 and unpacks them all into $3.
+fetch_packages() {  # $1 suite, $2 download dir, $3 unpack dir, then package names
+  local suite=$1 dl=$2 root=$3 deb
+  shift 3
+  mkdir -p "$dl" "$root"
+  (cd "$dl" && apt_in "$suite" apt-get -qq download "$@")
+  for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$root"; done
+}
+
+# The upstream version of a downloaded package: 3.5.3+ds1-6 -> 3.5.3, like the official image tag v3.5.3.
+upstream_version() {  # $1 .deb file
+  local v
+  v=$(dpkg-deb -f "$1" Version)
+  v=${v#*:}
+  printf '%s\n' "${v%%[+~-]*}"
 }
 
 # Images this script made carry this label, so skipping and --force can find them without
@@ -222,7 +254,7 @@ build_base() {
   # debootstrap installs the release as of its last point release; add -updates/-security and
   # upgrade so libssl3, tzdata etc. are current, as in the regularly rebuilt Microsoft images.
   rm -f "$rootfs/etc/apt/sources.list"
-  write_sources "$rootfs/etc/apt/sources.list.d/debian.sources"
+  write_sources "$rootfs/etc/apt/sources.list.d/debian.sources" "$SUITE"
   say "applying $SUITE updates and security fixes inside the rootfs"
   # No /dev/pts in the chroot, hence Use-Pty=0; the chatter of maintainer scripts goes to a log.
   if ! { chroot "$rootfs" apt-get -qq update &&
@@ -293,98 +325,47 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-# prometheus: cloudapp/prometheus:<version>
-# Mirrors the official image (prometheus/prometheus Dockerfile at v2.42.0, on
-# quay.io/prometheus/busybox): /bin/prometheus + /bin/promtool, /etc/prometheus/prometheus.yml,
-# console templates under /usr/share/prometheus linked from /etc/prometheus, data in /prometheus,
-# user nobody, port 9090, same ENTRYPOINT/CMD, plus the CA bundle, nsswitch.conf, /etc/services
-# and zoneinfo the busybox base adds. So the AppHost and tests can pass the same arguments and
-# mount the same paths with either image.
+# The Prometheus family: statically minded Go binaries that link only libc. Each image mirrors its
+# official counterpart (built on quay.io/prometheus/busybox): the binaries under /bin, plus what that
+# base provides besides busybox: libc and the loader, a CA bundle, nsswitch.conf, /etc/services, zone
+# data, and the users root and nobody.
 # ---------------------------------------------------------------------------------------------
-build_prometheus() {
-  local started=$SECONDS old="" existing
-  existing=$(existing_refs prometheus "$PROM_REPO")
-  if [ -n "$existing" ]; then
-    if [ "$force" -eq 0 ]; then
-      say "$(echo "$existing" | head -n1) exists; skipped (use --force to rebuild)"
-      note "$(echo "$existing" | head -n1)" "skipped (exists)" 0
-      return 0
-    fi
-    old=$(docker image inspect -f '{{.Id}}' "$(echo "$existing" | head -n1)")
+
+# False (and noted as skipped) when an image of this kind exists and --force is not given; otherwise true,
+# with REPLACED set to the id of the image a rebuild replaces (empty when there is none).
+REPLACED=""
+needs_build() {  # $1 image kind, $2 repository
+  local existing
+  existing=$(existing_refs "$1" "$2" | head -n1)
+  REPLACED=""
+  if [ -n "$existing" ] && [ "$force" -eq 0 ]; then
+    say "$existing exists; skipped (use --force to rebuild)"
+    note "$existing" "skipped (exists)" 0
+    return 1
   fi
+  [ -z "$existing" ] || REPLACED=$(docker image inspect -f '{{.Id}}' "$existing")
+}
 
-  apt_private_init
-  local dl=$WORK/debs pkg=$WORK/pkgroot stage=$WORK/prometheus
-  mkdir -p "$dl" "$pkg" "$stage"
+# Stages the busybox-base equivalents into $1: libc for the binaries already staged under $1/bin, from
+# bookworm's libc6 (not the host's, which may be newer), the CA bundle, name service and zone files.
+stage_runtime() {  # $1 stage dir
+  local stage=$1 pkg=$WORK/runtime-pkgs
+  [ -d "$pkg" ] || fetch_packages "$SUITE" "$WORK/runtime-debs" "$pkg" libc6 ca-certificates netbase tzdata
 
-  # Debian builds Prometheus without the embedded React UI; its classic UI is served from
-  # /usr/share/prometheus/web, whose static/ entries are symlinks into other Debian packages
-  # (libjs-jquery, libjs-bootstrap4, libjs-d3 via libjs-rickshaw, fonts-glyphicons-halflings, ...).
-  # Those have to come along, transitively, or /graph loads without its scripts.
-  local ui_pkgs
-  ui_pkgs=$(apt-cache "${APT_OPTS[@]}" depends --recurse --no-recommends --no-suggests \
-              --no-conflicts --no-breaks --no-replaces --no-enhances prometheus \
-            | awk '/^(libjs-|fonts-|node-)/' | sort -u)
-  # libc6: the binaries link only libc (checked with ldd below); ca-certificates, netbase and
-  # tzdata provide the files the official busybox base ships.
-  say "downloading prometheus, $(echo "$ui_pkgs" | wc -l) web UI packages, libc6, ca-certificates, netbase, tzdata"
-  # shellcheck disable=SC2086 # word splitting of the package list is intended
-  (cd "$dl" && apt-get "${APT_OPTS[@]}" -qq download prometheus libc6 ca-certificates netbase tzdata $ui_pkgs)
-  local deb
-  for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$pkg"; done
-
-  local debver version ref
-  debver=$(dpkg-deb -f "$dl"/prometheus_*.deb Version)
-  version=${debver#*:}; version=${version%%[+~-]*}      # 2.42.0+ds-5+deb12u1 -> 2.42.0, like prom/prometheus:v2.42.0
-  ref=$PROM_REPO:$version
-
-  # Binaries, at the official paths.
-  install -D -m 0755 "$pkg/usr/bin/prometheus" "$stage/bin/prometheus"
-  install -D -m 0755 "$pkg/usr/bin/promtool" "$stage/bin/promtool"
-
-  # Exactly the shared objects the binaries need, taken from Debian's libc6 of this suite (not from
-  # the host, whose libc may be newer), placed where the binaries' interpreter/ldd expects them.
   local line name path src
   while read -r line; do
     case "$line" in
-      *:) continue ;;  # "file:" headers, ldd lists two binaries
-      *"not found"*) die "unresolved library for Prometheus: $line" ;;
+      *:) continue ;;  # "file:" headers, ldd lists several binaries
+      *"not found"*) die "unresolved library in $stage: $line" ;;
       *" => "/*) name=${line%% =>*}; path=${line#*=> }; path=${path%% (*} ;;
       /*) path=${line%% (*}; name=${path##*/} ;;
       *) continue ;;   # linux-vdso and the like are provided by the kernel
     esac
     src=$(find "$pkg" -type f -name "$name" | head -n1)
-    [ -n "$src" ] || die "$name (needed by Prometheus) is not in the downloaded libc6 package"
+    [ -n "$src" ] || die "$name is not in bookworm's libc6 package"
     install -D -m 0755 "$src" "$stage$path"
-  done < <(ldd "$stage/bin/prometheus" "$stage/bin/promtool" | sort -u)
+  done < <(ldd "$stage"/bin/* | sort -u)
 
-  # Web UI, with the cross-package symlinks resolved; a dangling one means a missing package.
-  local dangling
-  dangling=$(cd "$pkg" && find usr/share/prometheus/web -xtype l)
-  [ -z "$dangling" ] || die "web UI links point to files no downloaded package provides: $dangling"
-  mkdir -p "$stage/usr/share/prometheus"
-  cp -rL "$pkg/usr/share/prometheus/web" "$stage/usr/share/prometheus/web"
-  # The UI loads moment-timezone-with-data.min.js only; data/ holds the 200+ MB of raw zone
-  # sources that bundle was generated from. Source maps only serve browser developer tools.
-  rm -rf "$stage/usr/share/prometheus/web/static/moment-timezone/data"
-  find "$stage/usr/share/prometheus/web" -name '*.map' -delete
-
-  # Console templates: Debian ships upstream's as examples only; the official image installs them
-  # at /usr/share/prometheus/{consoles,console_libraries} and links them into /etc/prometheus.
-  cp -r "$pkg/usr/share/doc/prometheus/examples/console_libraries" "$stage/usr/share/prometheus/console_libraries"
-  cp -r "$pkg/usr/share/doc/prometheus/examples/consoles" "$stage/usr/share/prometheus/consoles"
-  mkdir -p "$stage/etc/prometheus"
-  # Upstream's documentation/examples/prometheus.yml (Debian's own /etc one also scrapes node-exporter).
-  install -m 0644 "$pkg/usr/share/doc/prometheus/examples/prometheus.yml" "$stage/etc/prometheus/prometheus.yml"
-  ln -s /usr/share/prometheus/console_libraries "$stage/etc/prometheus/console_libraries"
-  ln -s /usr/share/prometheus/consoles "$stage/etc/prometheus/consoles"
-  install -d -m 0755 "$stage/prometheus"
-  # Debian's binary defaults to /var/lib/prometheus/metrics2 (upstream: data/ under WORKDIR
-  # /prometheus); point that at the volume so overriding CMD without --storage.tsdb.path still works.
-  mkdir -p "$stage/var/lib/prometheus"
-  ln -s /prometheus "$stage/var/lib/prometheus/metrics2"
-
-  # What the busybox base of the official image provides besides busybox itself.
   mkdir -p "$stage/etc/ssl/certs" "$stage/usr/share"
   cat "$pkg"/usr/share/ca-certificates/mozilla/*.crt >"$stage/etc/ssl/certs/ca-certificates.crt"
   install -m 0644 "$pkg/etc/services" "$stage/etc/services"
@@ -394,70 +375,108 @@ build_prometheus() {
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:%s:%s:nobody:/home:/sbin/nologin\n' "$NOBODY" "$NOBODY" >"$stage/etc/passwd"
   printf 'root:x:0:\nnobody:x:%s:\n' "$NOBODY" >"$stage/etc/group"
   install -d -m 1777 "$stage/tmp"
-
   chown -R 0:0 "$stage"
-  chown -R -h "$NOBODY:$NOBODY" "$stage/etc/prometheus" "$stage/prometheus"
+}
 
-  # `docker import` of the staged tree (ownership travels in the tar) instead of FROM scratch +
-  # COPY: it needs neither BuildKit/buildx (absent here) nor COPY --chown juggling, and every
-  # setting of the official Dockerfile is expressible with --change.
-  say "importing $ref (Debian package $debver)"
-  tar -C "$stage" --numeric-owner -c . | docker import \
-    --change "USER $NOBODY" \
-    --change "EXPOSE 9090" \
-    --change 'VOLUME ["/prometheus"]' \
-    --change "WORKDIR /prometheus" \
-    --change 'ENTRYPOINT ["/bin/prometheus"]' \
-    --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.console.libraries=/usr/share/prometheus/console_libraries", "--web.console.templates=/usr/share/prometheus/consoles"]' \
-    --change "LABEL $(label_of prometheus)" \
-    --change "LABEL org.opencontainers.image.title=Prometheus" \
-    --change "LABEL org.opencontainers.image.version=$version" \
-    --change "LABEL cloudapp.debian.package=prometheus=$debver" \
-    --message "prometheus $debver from $ARCHIVE" \
-    - "$ref" >/dev/null
-
-  docker run --rm --entrypoint /bin/promtool "$ref" --version >/dev/null \
-    || die "$ref fails its smoke test (promtool --version)"
-  drop_replaced "$old" "$ref"
+# Imports the staged tree as cloudapp/<kind>:<upstream version of the package>, checks that the image runs
+# (<smoke binary> --version) and notes it; the remaining arguments are `docker import --change` values.
+# `docker import` rather than FROM scratch + COPY: it needs neither BuildKit nor a base image to pull.
+import_image() {  # $1 stage, $2 kind, $3 title, $4 the package's .deb, $5 smoke binary, $6 start time, then changes
+  local stage=$1 kind=$2 title=$3 deb=$4 smoke=$5 started=$6 change version ref package
+  shift 6
+  version=$(upstream_version "$deb")
+  ref=cloudapp/$kind:$version
+  package="$(dpkg-deb -f "$deb" Package)=$(dpkg-deb -f "$deb" Version)"
+  local changes=(
+    --change "LABEL $(label_of "$kind")"
+    --change "LABEL org.opencontainers.image.title=\"$title\""
+    --change "LABEL org.opencontainers.image.version=$version"
+    --change "LABEL cloudapp.debian.package=$package"
+  )
+  for change in "$@"; do changes+=(--change "$change"); done
+  say "importing $ref (Debian package $package)"
+  tar -C "$stage" --numeric-owner -c . | docker import "${changes[@]}" \
+    --message "$package from $ARCHIVE ($PROMETHEUS_SUITE)" - "$ref" >/dev/null
+  docker run --rm --entrypoint "$smoke" "$ref" --version >/dev/null 2>&1 || die "$ref fails its smoke test ($smoke --version)"
+  drop_replaced "$REPLACED" "$ref"
   note "$ref" built $((SECONDS - started))
 }
 
-# ---------------------------------------------------------------------------------------------
-# computeapi: the service image, always rebuilt from this checkout (a stale image would test old code).
-# ---------------------------------------------------------------------------------------------
-build_computeapi() {
-  local started=$SECONDS root ref publish
-  root=$(cd "$(dirname "$0")/../.." && pwd)
-  ref=$(sed -n 's/.*const string ComputeApiDefault = "\(.*\)";.*/\1/p' "$root/AppHost/ContainerImages.cs")
-  [ -n "$ref" ] || die "could not read ComputeApiDefault from AppHost/ContainerImages.cs"
-  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is needed to publish ComputeApi"
-  docker image inspect "$BASE_REF" >/dev/null 2>&1 || build_base
+# prometheus: /bin/prometheus and /bin/promtool, /etc/prometheus/prometheus.yml, data in /prometheus.
+build_prometheus() {
+  local started=$SECONDS
+  needs_build prometheus cloudapp/prometheus || return 0
+  local dl=$WORK/prometheus-debs pkg=$WORK/prometheus-pkg stage=$WORK/prometheus
 
-  publish=$WORK/computeapi
-  say "publishing ComputeApi (Release, linux-x64, self-contained)"
-  dotnet publish "$root/ComputeApi/ComputeApi.csproj" -c Release -r linux-x64 --self-contained \
-    -o "$publish" -nologo -v quiet >&2
-  say "building $ref on $BASE_REF"
-  docker build -q -f "$root/ComputeApi/Dockerfile" --build-arg "RUNTIME_DEPS_IMAGE=$BASE_REF" \
-    --label "$(label_of computeapi)" -t "$ref" "$publish" >/dev/null
-  # Smoke test: the service starts as the non-root user and answers its liveness probe.
-  local cid port ok=0
-  cid=$(docker run -d -p 127.0.0.1::8080 "$ref")
-  port=$(docker port "$cid" 8080/tcp | head -n1 | sed 's/.*://')
-  for _ in $(seq 1 30); do
-    if curl -fsS "http://127.0.0.1:$port/alive" >/dev/null 2>&1; then ok=1; break; fi
-    sleep 1
-  done
-  docker rm -f "$cid" >/dev/null
-  [ "$ok" -eq 1 ] || die "$ref did not answer /alive within 30 s"
-  note "$ref" built $((SECONDS - started))
+  say "downloading prometheus and promtool from $PROMETHEUS_SUITE"
+  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" prometheus promtool
+
+  install -D -m 0755 "$pkg/usr/bin/prometheus" "$stage/bin/prometheus"
+  install -D -m 0755 "$pkg/usr/bin/promtool" "$stage/bin/promtool"
+  stage_runtime "$stage"
+
+  # Debian builds Prometheus without its web UI (and 3.x without the classic one): every page is this notice,
+  # which points to the UI a user can install; the HTTP API is complete.
+  install -D -m 0644 "$pkg/usr/share/prometheus/web/no-ui/index.html" "$stage/usr/share/prometheus/web/no-ui/index.html"
+
+  install -D -m 0644 "$pkg/etc/prometheus/prometheus.yml" "$stage/etc/prometheus/prometheus.yml"
+  install -d -m 0755 "$stage/prometheus"
+  # Debian's binary defaults to /var/lib/prometheus/metrics2 (upstream: data/ under WORKDIR /prometheus);
+  # point that at the volume so a command without --storage.tsdb.path still writes there.
+  mkdir -p "$stage/var/lib/prometheus"
+  ln -s /prometheus "$stage/var/lib/prometheus/metrics2"
+  chown -R -h "$NOBODY:$NOBODY" "$stage/etc/prometheus" "$stage/prometheus"
+
+  import_image "$stage" prometheus Prometheus "$dl"/prometheus_*.deb /bin/promtool "$started" \
+    "USER $NOBODY" "EXPOSE 9090" 'VOLUME ["/prometheus"]' "WORKDIR /prometheus" 'ENTRYPOINT ["/bin/prometheus"]' \
+    'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+}
+
+# alertmanager: /bin/alertmanager and /bin/amtool, /etc/alertmanager/alertmanager.yml, data in /alertmanager.
+build_alertmanager() {
+  local started=$SECONDS
+  needs_build alertmanager cloudapp/alertmanager || return 0
+  local dl=$WORK/alertmanager-debs pkg=$WORK/alertmanager-pkg stage=$WORK/alertmanager
+
+  say "downloading prometheus-alertmanager from $PROMETHEUS_SUITE"
+  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" prometheus-alertmanager
+  # Debian renames the server binary; the official image calls it alertmanager.
+  install -D -m 0755 "$pkg/usr/bin/prometheus-alertmanager" "$stage/bin/alertmanager"
+  install -D -m 0755 "$pkg/usr/bin/amtool" "$stage/bin/amtool"
+  stage_runtime "$stage"
+  # Debian's build reads its notification templates from here; upstream embeds them.
+  mkdir -p "$stage/usr/share/prometheus"
+  cp -r "$pkg/usr/share/prometheus/alertmanager" "$stage/usr/share/prometheus/alertmanager"
+  install -D -m 0644 "$pkg/etc/prometheus/alertmanager.yml" "$stage/etc/alertmanager/alertmanager.yml"
+  install -d -m 0755 "$stage/alertmanager"
+  chown -R -h "$NOBODY:$NOBODY" "$stage/etc/alertmanager" "$stage/alertmanager"
+
+  import_image "$stage" alertmanager Alertmanager "$dl"/prometheus-alertmanager_*.deb /bin/amtool "$started" \
+    "USER $NOBODY" "EXPOSE 9093" 'VOLUME ["/alertmanager"]' "WORKDIR /alertmanager" 'ENTRYPOINT ["/bin/alertmanager"]' \
+    'CMD ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"]'
+}
+
+# node-exporter: /bin/node_exporter, run as nobody, port 9100.
+build_node_exporter() {
+  local started=$SECONDS
+  needs_build node-exporter cloudapp/node-exporter || return 0
+  local dl=$WORK/node-exporter-debs pkg=$WORK/node-exporter-pkg stage=$WORK/node-exporter
+
+  say "downloading prometheus-node-exporter from $PROMETHEUS_SUITE"
+  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" prometheus-node-exporter
+  install -D -m 0755 "$pkg/usr/bin/prometheus-node-exporter" "$stage/bin/node_exporter"
+  stage_runtime "$stage"
+
+  import_image "$stage" node-exporter "Node exporter" "$dl"/prometheus-node-exporter_*.deb /bin/node_exporter "$started" \
+    "USER $NOBODY" "EXPOSE 9100" 'ENTRYPOINT ["/bin/node_exporter"]'
 }
 
 case "$target" in
   base) build_base ;;
   prometheus) build_prometheus ;;
-  computeapi) build_computeapi ;;
-  all) build_base; build_prometheus; build_computeapi ;;
+  alertmanager) build_alertmanager ;;
+  node-exporter) build_node_exporter ;;
+  all) build_base; build_prometheus; build_alertmanager; build_node_exporter ;;
 esac
 
 printf '\n%-36s %-18s %8s %10s\n' IMAGE RESULT SECONDS SIZE

@@ -1,5 +1,5 @@
 # Sourced by the set-up scripts: lets apt take single packages from Debian 13 (trixie) on Debian 12,
-# where bookworm's are too old (docker.io speaks API 1.41; promtool has no Kubernetes discovery).
+# where bookworm's is too old (its docker.io speaks Docker API 1.41; Testcontainers needs 1.44).
 # The trixie suite is pinned to priority 100, so nothing else ever moves to it: only what is asked
 # for with `apt-get install -t trixie` comes from there.
 

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # Gets a machine ready to run the stack or the tests, and prints the environment they need.
 #   eval "$(deploy/local/prepare.sh)"
-# 1. A Docker engine that Testcontainers 4 accepts (installed and started where none answers), and
-#    promtool 2.53+ (Prometheus configuration and rule checks).
-# 2. The images: the official ones where they are present or can be pulled; where no registry
-#    answers, local equivalents built from Debian packages (deploy/images/build.sh), selected
-#    through the Images__* configuration the AppHost and the tests read.
-# Where Docker runs and registries answer, it changes nothing and prints nothing to evaluate.
+# 1. A Docker engine that Testcontainers 4 accepts (installed and started where none answers), and an OCI
+#    registry on loopback (the ComputeApi image is pushed there and pulled back, as it would be for a cluster).
+# 2. The images pinned in deploy/images.json: the official ones where they are present or can be pulled; where
+#    no registry answers, local stand-ins built from Debian packages (deploy/images/build.sh), selected through
+#    the Images__* configuration the AppHost and the tests read. The ComputeApi's base image likewise: the one
+#    its project names, or a local stand-in pushed to the loopback registry (ContainerBaseImage).
+# Where Docker runs and registries answer, it prints only the registry's address.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 say() { printf '[prepare] %s\n' "$*" >&2; }
 
 deploy/local/ensure-docker.sh
-deploy/local/ensure-promtool.sh
+deploy/local/ensure-registry.sh
+registry=localhost:${CLOUDAPP_REGISTRY_PORT:-5000}
 
-# The image defaults live once, as constants of the AppHost; read them from there.
-image_default() {
-  sed -n "s/.*const string $1 = \"\\(.*\\)\";.*/\\1/p" AppHost/ContainerImages.cs
+pinned() {  # the reference deploy/images.json pins for $1
+  python3 -c 'import json, sys; print(json.load(open("deploy/images.json"))["images"][sys.argv[1]])' "$1"
 }
 
 usable() {  # present locally, or pullable now
@@ -25,31 +26,42 @@ usable() {  # present locally, or pullable now
   timeout 600 docker pull -q "$1" >/dev/null 2>&1
 }
 
-prometheus=$(image_default PrometheusDefault)
-runtime_deps=$(image_default RuntimeDepsDefault)
-[ -n "$prometheus" ] && [ -n "$runtime_deps" ] || { say "could not read the image defaults from AppHost/ContainerImages.cs"; exit 1; }
-
-exports=()
+exports=("CLOUDAPP_REGISTRY=$registry")
 offline=0
-if usable "$prometheus"; then
-  say "Prometheus image: $prometheus"
-else
-  offline=1
-  say "$prometheus cannot be had here; building the local Prometheus image from Debian packages"
-  deploy/images/build.sh prometheus >&2
-  local_prometheus=$(docker image ls --filter label=cloudapp.image=prometheus --format '{{.Repository}}:{{.Tag}}' | head -n1)
-  exports+=("Images__Prometheus=$local_prometheus")
-  # Debian builds Prometheus without the React UI; its pages live under /classic.
-  exports+=("Prometheus__TargetsPath=/classic/targets")
-fi
 
-if usable "$runtime_deps"; then
-  say "runtime-deps base image: $runtime_deps"
+# The Prometheus family: key in deploy/images.json, build.sh target, configuration key.
+for image in prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertmanager nodeExporter:node-exporter:NodeExporter; do
+  IFS=: read -r key target setting <<<"$image"
+  ref=$(pinned "$key")
+  if usable "$ref"; then
+    say "$setting image: $ref"
+    continue
+  fi
+  offline=1
+  say "$ref cannot be had here; building a local stand-in from Debian packages"
+  deploy/images/build.sh "$target" >&2
+  local_ref=$(docker image ls --filter "label=cloudapp.image=$target" --format '{{.Repository}}:{{.Tag}}' | head -n1)
+  [ -n "$local_ref" ] || { say "no local $target image after building it"; exit 1; }
+  exports+=("Images__$setting=$local_ref")
+  if [ "$target" = prometheus ]; then
+    # Debian builds Prometheus without its web UI: the pages are a notice; the HTTP API is complete.
+    exports+=("Prometheus__TargetsPath=/api/v1/targets?state=active")
+  fi
+done
+
+# The ComputeApi's base image, as its project names it (the .NET SDK pulls it from its registry, not from Docker).
+base=$(dotnet msbuild ComputeApi/ComputeApi.csproj -getProperty:ContainerBaseImage 2>/dev/null | tail -n1)
+[ -n "$base" ] || { say "could not read ContainerBaseImage of ComputeApi"; exit 1; }
+if usable "$base"; then
+  say "ComputeApi base image: $base"
 else
   offline=1
-  say "$runtime_deps cannot be had here; building the local runtime-deps base from Debian packages"
+  local_base=$registry/cloudapp/runtime-deps:bookworm
+  say "$base cannot be had here; using a runtime-deps stand-in built from Debian packages: $local_base"
   deploy/images/build.sh base >&2
-  exports+=("Images__RuntimeDeps=cloudapp/runtime-deps:bookworm")
+  docker tag cloudapp/runtime-deps:bookworm "$local_base"
+  docker push -q "$local_base" >/dev/null
+  exports+=("ContainerBaseImage=$local_base")
 fi
 
 if [ "$offline" -eq 1 ]; then

@@ -34,7 +34,7 @@ public sealed class KubernetesManifestTests
             {
                 Assert.True(
                     File.ReadAllText(Path.Combine(output, file!)) == File.ReadAllText(Path.Combine(Manifests.Directory, file!)),
-                    $"deploy/k8s/{file} differs from a fresh generation; run: dotnet run --project AppHost -- --operation publish --step kubernetes");
+                    $"deploy/k8s/{file} differs from a fresh generation; run: dotnet aspire do kubernetes");
             }
         }
         finally
@@ -260,6 +260,7 @@ public sealed class KubernetesManifestTests
         var configMaps = Manifests.Committed().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name);
 
         AssertSame(configMaps["prometheus-config"], Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
+        AssertSame(configMaps["alertmanager-config"], Repository.Path("deploy", "alertmanager", "alertmanager.yml"));
         foreach (var rules in Directory.GetFiles(Repository.Path("deploy", "prometheus", "rules")))
         {
             AssertSame(configMaps["prometheus-rules"], rules);
@@ -273,6 +274,23 @@ public sealed class KubernetesManifestTests
 
         static void AssertSame(V1ConfigMap map, string file) =>
             Assert.True(map.Data[Path.GetFileName(file)] == File.ReadAllText(file), $"{map.Metadata.Name} differs from {file}");
+    }
+
+    [Fact]
+    public async Task PrometheusSendsAlertsToTheAlertmanagerServiceOfItsOwnNamespace()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        // kubernetes/prometheus.yml names "alertmanager:9093": the short name resolves in the namespace Prometheus runs in.
+        var configuration = File.ReadAllText(Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
+        Assert.Contains("targets: [alertmanager:9093]", configuration);
+        var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
+        var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "alertmanager");
+        Assert.Equal(prometheus.Metadata.NamespaceProperty, service.Metadata.NamespaceProperty);
+        Assert.Contains(service.Spec.Ports, p => p.Port == 9093);
+        var alertmanager = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "alertmanager");
+        Assert.Equal(service.Spec.Selector, alertmanager.Spec.Selector.MatchLabels);
+        Assert.Contains("--cluster.listen-address=", alertmanager.Spec.Template.Spec.Containers[0].Args);
     }
 
     [Fact]

@@ -3,13 +3,11 @@ using YamlDotNet.RepresentationModel;
 namespace CloudApp.Deploy.Tests;
 
 /// <summary>
-/// Both Prometheus configurations and the rules, checked by promtool (Debian's package; see
-/// deploy/local/ensure-promtool.sh), and the rule unit tests run by it.
+/// Both Prometheus configurations and the rules, checked by the promtool of the Prometheus image the stack runs,
+/// and the rule unit tests run by it.
 /// </summary>
 public sealed class PrometheusConfigurationTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
-
     [Theory]
     [InlineData("prometheus.yml")]
     [InlineData("kubernetes/prometheus.yml")]
@@ -17,7 +15,7 @@ public sealed class PrometheusConfigurationTests
     {
         // --syntax-only: the files these name (rules under /etc/prometheus, the service account's token) exist in
         // the container and the pod, not here; the rules are checked on their own below.
-        var result = await Promtool("check", "config", "--syntax-only", Repository.Path("deploy", "prometheus", file));
+        var result = await ImageTool.Promtool(["check", "config", "--syntax-only", file]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("SUCCESS", result.Output);
@@ -26,8 +24,8 @@ public sealed class PrometheusConfigurationTests
     [Fact]
     public async Task RulesPassPromtool()
     {
-        var rules = Directory.GetFiles(Repository.Path("deploy", "prometheus", "rules"), "*.yml");
-        var result = await Promtool(["check", "rules", .. rules]);
+        var rules = Directory.GetFiles(Repository.Path("deploy", "prometheus", "rules"), "*.yml").Select(f => $"rules/{Path.GetFileName(f)}");
+        var result = await ImageTool.Promtool(["check", "rules", .. rules]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("SUCCESS", result.Output);
@@ -39,8 +37,7 @@ public sealed class PrometheusConfigurationTests
         var tests = Directory.GetFiles(Repository.Path("deploy", "prometheus", "tests"), "*.test.yml").Select(Path.GetFileName).ToArray();
         Assert.NotEmpty(tests);
 
-        var result = await ExternalProgram.RunAsync("promtool", ["test", "rules", .. tests!], Timeout,
-            workingDirectory: Repository.Path("deploy", "prometheus", "tests"));
+        var result = await ImageTool.Promtool(["test", "rules", .. tests!], directory: "tests");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("FAILED", result.Output + result.Error);
@@ -87,9 +84,6 @@ public sealed class PrometheusConfigurationTests
             Assert.False(string.IsNullOrWhiteSpace(Scalar(annotations, "description")), $"{name}: description");
         });
     }
-
-    private static Task<ExternalProgram.Result> Promtool(params string[] arguments) =>
-        ExternalProgram.RunAsync("promtool", arguments, Timeout);
 
     private static IEnumerable<YamlMappingNode> Documents(IEnumerable<string> files) => files.Select(f =>
     {

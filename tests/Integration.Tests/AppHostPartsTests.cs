@@ -8,8 +8,8 @@ namespace CloudApp.Integration.Tests;
 public sealed class AppHostPartsTests
 {
     [Theory]
-    [InlineData("docker.io/prom/prometheus:v3.5.0", "docker.io", "prom/prometheus", "v3.5.0")]
-    [InlineData("cloudapp/prometheus:2.42.0", null, "cloudapp/prometheus", "2.42.0")]
+    [InlineData("quay.io/prometheus/prometheus:v3.5.3", "quay.io", "prometheus/prometheus", "v3.5.3")]
+    [InlineData("cloudapp/prometheus:3.5.3", null, "cloudapp/prometheus", "3.5.3")]
     [InlineData("localhost:5000/grafana:12.2.0", "localhost:5000", "grafana", "12.2.0")]
     [InlineData("mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled", "mcr.microsoft.com", "dotnet/runtime-deps", "10.0-noble-chiseled")]
     public void ParsesImageReferences(string reference, string? registry, string image, string tag)
@@ -30,7 +30,7 @@ public sealed class AppHostPartsTests
     }
 
     [Fact]
-    public void ListsEachRunningReplicaByItsOwnPortAndDropsStoppedOnes()
+    public void ListsEachRunningReplicaByItsOwnPortAndKeepsOneThatStopped()
     {
         var writer = new ReplicaTargetsWriter(null!, new ReplicaTargetsOptions(null!, Path.GetTempPath(), "x.json", "host.docker.internal"),
             NullLogger<ReplicaTargetsWriter>.Instance);
@@ -43,8 +43,14 @@ public sealed class AppHostPartsTests
         Assert.Equal(["host.docker.internal:41001", "host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
         Assert.Equal(["computeapi-a", "computeapi-b"], writer.Groups.Select(g => g.Labels["replica"]));
 
-        Assert.True(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Finished, "http://0.0.0.0:41001")));
-        Assert.Equal(["host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
+        // A replica that exits stays listed, so Prometheus shows it down (and alerts) instead of forgetting it.
+        Assert.False(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Exited, "http://0.0.0.0:41001")));
+        Assert.False(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Finished, null)));
+        Assert.Equal(["host.docker.internal:41001", "host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
+
+        // When it runs again on another port, its entry follows.
+        Assert.True(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Running, "http://0.0.0.0:41003")));
+        Assert.Equal(["host.docker.internal:41003", "host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
     }
 
     private static CustomResourceSnapshot Snapshot(string state, string? urls) => new()

@@ -20,6 +20,7 @@ public sealed class AppHostTests
 
         await app.ResourceNotifications.WaitForResourceHealthyAsync("computeapi", timeout.Token);
         await app.ResourceNotifications.WaitForResourceHealthyAsync("prometheus", timeout.Token);
+        var started = DateTime.UtcNow;
 
         using var computeapi = app.CreateHttpClient("computeapi", "http");
         var body = await computeapi.GetFromJsonAsync<JsonElement>("/api/compute/primes?size=1000000", timeout.Token);
@@ -36,6 +37,15 @@ public sealed class AppHostTests
         Assert.Equal(3, targets.Select(t => t.Replica).Distinct().Count());
         Assert.All(targets, t => Assert.StartsWith("computeapi-", t.Replica));
         Assert.All(targets, t => Assert.Equal("", t.LastError));
+
+        // The rest of the stack is scraped too, found by name on the containers' network, and receives alerts.
+        foreach (var job in new[] { "node", "alertmanager", "prometheus" })
+        {
+            await PrometheusApi.EventuallyAsync(ct => prometheus.TargetsAsync(job, ct), t => t.Count == 1 && t[0].Health == "up",
+                TimeSpan.FromSeconds(60) - (DateTime.UtcNow - started), $"the {job} target up within a minute of Prometheus starting");
+        }
+        var alertmanagers = await prometheusHttp.GetFromJsonAsync<JsonElement>("/api/v1/alertmanagers", timeout.Token);
+        Assert.Single(alertmanagers.GetProperty("data").GetProperty("activeAlertmanagers").EnumerateArray());
 
         // The request made through the app model was counted by exactly one replica, and Prometheus has it.
         var jobs = await PrometheusApi.EventuallyAsync(

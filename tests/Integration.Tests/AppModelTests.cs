@@ -1,3 +1,5 @@
+#pragma warning disable ASPIREPIPELINES003 // Push options are experimental in Aspire 13.6.
+
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -68,6 +70,49 @@ public sealed class AppModelTests
 
         Assert.DoesNotContain(resources, r => r.Name == "grafana");
         Assert.Contains(resources, r => r.Name == "prometheus");
+    }
+
+    [Fact]
+    public async Task RunsAlertmanagerAndNodeExporterForPrometheusWithReadOnlyMounts()
+    {
+        var resources = await BuildModelAsync("--Grafana:Enabled=false");
+
+        var alertmanager = resources.Single(r => r.Name == "alertmanager");
+        var config = Assert.Single(alertmanager.Annotations.OfType<ContainerMountAnnotation>());
+        Assert.Equal((Repository.AlertmanagerConfig, "/etc/alertmanager/alertmanager.yml", true), (config.Source, config.Target, config.IsReadOnly));
+        Assert.Equal(Repository.Images.Alertmanager.Image, alertmanager.Annotations.OfType<ContainerImageAnnotation>().Single().Image);
+
+        var nodeExporter = resources.Single(r => r.Name == "node-exporter");
+        var hostMounts = nodeExporter.Annotations.OfType<ContainerMountAnnotation>().ToDictionary(m => m.Target, m => (m.Source, m.IsReadOnly));
+        Assert.Equal(("/proc", true), hostMounts["/host/proc"]);
+        Assert.Equal(("/sys", true), hostMounts["/host/sys"]);
+        Assert.Equal(("/", true), hostMounts["/host/root"]);
+
+        var prometheus = resources.Single(r => r.Name == "prometheus");
+        Assert.True(prometheus.TryGetAnnotationsOfType<WaitAnnotation>(out var waits));
+        Assert.Contains(waits, w => w.Resource == alertmanager);
+        Assert.Contains(waits, w => w.Resource == nodeExporter);
+    }
+
+    [Fact]
+    public async Task PushesTheComputeApiImageBelowTheConfiguredRegistryAtThePinnedTag()
+    {
+        var resources = await BuildModelAsync("--Grafana:Enabled=false", "--ComputeApi:Registry=registry.example.com");
+
+        var computeapi = resources.Single(r => r.Name == "computeapi");
+        var options = new ContainerImagePushOptions { RemoteImageName = computeapi.Name, RemoteImageTag = "latest" };
+        foreach (var annotation in computeapi.Annotations.OfType<ContainerImagePushOptionsCallbackAnnotation>())
+        {
+            await annotation.Callback(new ContainerImagePushOptionsCallbackContext { Resource = computeapi, Options = options, CancellationToken = default });
+        }
+        var registry = Assert.Single(computeapi.Annotations.OfType<ContainerRegistryReferenceAnnotation>()).Registry;
+        var pinned = Repository.Images.ComputeApi;
+        Assert.NotEqual("latest", pinned.Tag);
+        Assert.Equal($"registry.example.com/{pinned.Image}:{pinned.Tag}", await options.GetFullRemoteImageNameAsync(registry));
+
+        // The Kubernetes manifests name the same image.
+        var workload = computeapi.Annotations.OfType<CloudApp.AppHost.Kubernetes.KubernetesWorkloadAnnotation>().Single().Workload;
+        Assert.Equal($"registry.example.com/{pinned.Image}:{pinned.Tag}", workload.Image?.ToString());
     }
 
     private static async Task<IReadOnlyList<IResource>> BuildModelAsync(params string[] args)

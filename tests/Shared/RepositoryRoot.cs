@@ -1,9 +1,19 @@
+using System.Reflection;
+
 namespace CloudApp.Tests;
 
 /// <summary>The checkout the tests run from: the folder holding CloudApp.sln above the test binaries.</summary>
 internal static class RepositoryRoot
 {
     public static string Path { get; } = Find();
+
+    /// <summary>The assembly a project of the repository builds in the configuration these tests were built in.</summary>
+    public static string BuildOutput(string project)
+    {
+        var configuration = Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "Configuration").Value!;
+        return System.IO.Path.Combine(Path, project, "bin", configuration, "net10.0", $"{project}.dll");
+    }
 
     private static string Find()
     {

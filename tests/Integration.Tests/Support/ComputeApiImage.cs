@@ -1,55 +1,38 @@
-using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Images;
 
 namespace CloudApp.Integration.Tests.Support;
 
 /// <summary>
-/// The ComputeApi container image, built from this checkout: a self-contained publish put on the
-/// runtime-deps base by ComputeApi/Dockerfile, the same recipe users and deploy/images/build.sh follow.
+/// The ComputeApi image, built from this checkout the way a user ships it: the AppHost's own pipeline builds it with
+/// the .NET SDK's container support and pushes it to the registry (<c>aspire do push</c>), and the tests pull it
+/// back from there and run what they pulled.
 /// </summary>
 public sealed class ComputeApiImage : IAsyncLifetime
 {
-    private readonly string _publishDirectory = Path.Combine(Path.GetTempPath(), $"cloudapp-computeapi-{Guid.NewGuid():N}");
-    private IFutureDockerImage? _image;
+    private readonly string _tag = $"test-{Guid.NewGuid():N}";
 
-    public IImage Image => _image ?? throw new InvalidOperationException("The image is not built yet.");
+    /// <summary>The reference the image was pushed as and pulled back by.</summary>
+    public string Reference => $"{Repository.Registry}/{Repository.Images.ComputeApi.Image}:{_tag}";
+
+    public IImage Image => new DockerImage(Reference);
 
     public async Task InitializeAsync()
     {
-        await PublishAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-
-        _image = new ImageFromDockerfileBuilder()
-            .WithName($"cloudapp/computeapi:test-{Guid.NewGuid():N}")
-            .WithDockerfileDirectory(Path.Combine(Repository.Root, "ComputeApi"))
-            .WithDockerfile("Dockerfile")
-            .WithContextDirectory(_publishDirectory)
-            .WithBuildArgument("RUNTIME_DEPS_IMAGE", Repository.Images.RuntimeDeps.ToString())
-            .WithCleanUp(false)
-            .Build();
-        await _image.CreateAsync(timeout.Token);
+        var push = await ExternalProgram.RunAsync("dotnet",
+            [RepositoryRoot.BuildOutput("AppHost"), "--operation", "publish", "--step", "push",
+             $"--ComputeApi:Registry={Repository.Registry}", $"--Images:ComputeApi={Repository.Images.ComputeApi.Image}:{_tag}"],
+            TimeSpan.FromMinutes(10));
+        // The AppHost logs a failed pipeline step but may still exit 0: the pull below is the proof.
+        var pull = await ExternalProgram.RunAsync("docker", ["pull", Reference], TimeSpan.FromMinutes(2));
+        if (push.ExitCode != 0 || pull.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"pushing and pulling {Reference} failed:\n{push}\n{pull}");
+        }
     }
 
     public async Task DisposeAsync()
     {
-        if (_image is not null)
-        {
-            await _image.DeleteAsync();
-            await _image.DisposeAsync();
-        }
-        if (Directory.Exists(_publishDirectory)) Directory.Delete(_publishDirectory, recursive: true);
-    }
-
-    private async Task PublishAsync()
-    {
-        var project = Path.Combine(Repository.Root, "ComputeApi", "ComputeApi.csproj");
-        var result = await ExternalProgram.RunAsync("dotnet",
-            ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", _publishDirectory, "-nologo", "-v", "quiet"],
-            TimeSpan.FromMinutes(10));
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet publish failed: {result}");
-        }
+        await ExternalProgram.RunAsync("docker", ["image", "rm", Reference], TimeSpan.FromMinutes(1));
     }
 }
 

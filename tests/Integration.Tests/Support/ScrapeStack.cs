@@ -8,31 +8,40 @@ using DotNet.Testcontainers.Networks;
 namespace CloudApp.Integration.Tests.Support;
 
 /// <summary>
-/// Two ComputeApi containers and a Prometheus container on one network, Prometheus running the project's own
-/// configuration (deploy/prometheus) with a file_sd list naming the two containers, as the AppHost writes it.
+/// ComputeApi containers, Alertmanager, node-exporter and Prometheus on one network, as the AppHost runs them:
+/// Prometheus with the project's own configuration (deploy/prometheus) and a file_sd list naming the ComputeApi
+/// containers as the AppHost writes it, Alertmanager with deploy/alertmanager, node-exporter reading this host's
+/// /proc, /sys and root file system read-only.
 /// </summary>
 public sealed class ScrapeStack : IAsyncDisposable
 {
     public const int ComputeApiPort = 8080;
     private const int PrometheusPort = 9090;
+    private const int AlertmanagerPort = 9093;
 
     private readonly INetwork _network;
     private readonly string _targetsDirectory;
 
-    private ScrapeStack(INetwork network, string targetsDirectory, IReadOnlyList<IContainer> computeApis, IContainer prometheus)
+    private readonly IReadOnlyList<IContainer> _monitoring;
+
+    private ScrapeStack(INetwork network, string targetsDirectory, IReadOnlyList<IContainer> computeApis, IContainer prometheus, IContainer alertmanager,
+        IReadOnlyList<IContainer> monitoring)
     {
         _network = network;
         _targetsDirectory = targetsDirectory;
+        _monitoring = monitoring;
         ComputeApis = computeApis;
         Prometheus = prometheus;
         PrometheusHttp = new HttpClient { BaseAddress = new Uri($"http://{prometheus.Hostname}:{prometheus.GetMappedPublicPort(PrometheusPort)}") };
         PrometheusApi = new PrometheusApi(PrometheusHttp);
+        AlertmanagerHttp = new HttpClient { BaseAddress = new Uri($"http://{alertmanager.Hostname}:{alertmanager.GetMappedPublicPort(AlertmanagerPort)}") };
     }
 
     public IReadOnlyList<IContainer> ComputeApis { get; }
     public IContainer Prometheus { get; }
     public HttpClient PrometheusHttp { get; }
     public PrometheusApi PrometheusApi { get; }
+    public HttpClient AlertmanagerHttp { get; }
 
     /// <summary>The <c>instance</c> label Prometheus gives ComputeApi container <paramref name="index"/>.</summary>
     public static string Instance(int index) => $"{Alias(index)}:{ComputeApiPort}";
@@ -86,6 +95,27 @@ public sealed class ScrapeStack : IAsyncDisposable
                 JsonSerializer.Serialize<IReadOnlyList<TargetGroup>>(groups, TargetsJson.Default.IReadOnlyListTargetGroup), cancellationToken);
         }
 
+        // Found by the names deploy/prometheus/prometheus.yml gives them, as on the AppHost's container network.
+        var alertmanager = new ContainerBuilder(Repository.Images.Alertmanager.ToString())
+            .WithName($"alertmanager-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithNetworkAliases("alertmanager")
+            .WithPortBinding(AlertmanagerPort, assignRandomHostPort: true)
+            .WithBindMount(Repository.AlertmanagerConfig, "/etc/alertmanager/alertmanager.yml", AccessMode.ReadOnly)
+            .WithCommand("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager", "--cluster.listen-address=")
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")))
+            .Build();
+        var nodeExporter = new ContainerBuilder(Repository.Images.NodeExporter.ToString())
+            .WithName($"node-exporter-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithNetworkAliases("node-exporter")
+            .WithBindMount("/proc", "/host/proc", AccessMode.ReadOnly)
+            .WithBindMount("/sys", "/host/sys", AccessMode.ReadOnly)
+            .WithBindMount("/", "/host/root", AccessMode.ReadOnly)
+            .WithCommand("--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root")
+            .Build();
+        await Task.WhenAll(alertmanager.StartAsync(cancellationToken), nodeExporter.StartAsync(cancellationToken));
+
         var prometheus = new ContainerBuilder(Repository.Images.Prometheus.ToString())
             .WithName($"prometheus-{Guid.NewGuid():N}")
             .WithNetwork(network)
@@ -98,13 +128,15 @@ public sealed class ScrapeStack : IAsyncDisposable
             .Build();
         await prometheus.StartAsync(cancellationToken);
 
-        return new ScrapeStack(network, targetsDirectory, computeApis, prometheus);
+        return new ScrapeStack(network, targetsDirectory, computeApis, prometheus, alertmanager, [alertmanager, nodeExporter]);
     }
 
     public async ValueTask DisposeAsync()
     {
         PrometheusHttp.Dispose();
+        AlertmanagerHttp.Dispose();
         await Prometheus.DisposeAsync();
+        foreach (var container in _monitoring) await container.DisposeAsync();
         foreach (var container in ComputeApis) await container.DisposeAsync();
         await _network.DeleteAsync();
         await _network.DisposeAsync();

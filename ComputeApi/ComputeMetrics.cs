@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using CloudApp.ComputeApi.Jobs;
 using CloudApp.ComputeApi.Kernels;
 using Microsoft.Extensions.Options;
 
@@ -24,9 +25,6 @@ public sealed class ComputeMetrics
     public const string JobsActiveMaxName = "compute.jobs.active.max";
     public const string JobsWaitingMaxName = "compute.jobs.waiting.max";
     public const string RejectionsName = "compute.rejections";
-    public const string PrimesSievedName = "compute.primes.sieved";
-    public const string MatMulOperationsName = "compute.matmul.operations";
-    public const string Sha256HashedName = "compute.sha256.hashed";
 
     public const string KernelTag = "compute.kernel";
     public const string OutcomeTag = "compute.outcome";
@@ -52,7 +50,7 @@ public sealed class ComputeMetrics
     private readonly Counter<long> _rejections;
     private readonly Dictionary<string, Counter<long>> _work;
 
-    public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options)
+    public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options, IEnumerable<IComputeKernel> kernels)
     {
         var meter = meterFactory.Create(MeterName);
         var limits = options.Value;
@@ -77,15 +75,9 @@ public sealed class ComputeMetrics
         _rejections = meter.CreateCounter<long>(RejectionsName, "{request}",
             "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel).");
 
-        _work = new(StringComparer.Ordinal)
-        {
-            [PrimeCountKernel.KernelName] = meter.CreateCounter<long>(PrimesSievedName, "{number}",
-                "Numbers the prime sieve has covered; rate() is the sieving throughput."),
-            [MatMulKernel.KernelName] = meter.CreateCounter<long>(MatMulOperationsName, "{flop}",
-                "Floating-point operations of matrix multiplication done; rate() is FLOP/s."),
-            [Sha256Kernel.KernelName] = meter.CreateCounter<long>(Sha256HashedName, "By",
-                "Bytes hashed with SHA-256; rate() is the hashing throughput."),
-        };
+        // Each kernel counts its own work (numbers sieved, FLOP, bytes hashed): what it declares, it gets.
+        _work = kernels.ToDictionary(k => k.Name, k => meter.CreateCounter<long>(k.Work.MetricName, k.Work.MetricUnit, k.Work.MetricDescription),
+            StringComparer.Ordinal);
     }
 
     public void JobFinished(string kernel, JobOutcome outcome, TimeSpan duration)
@@ -146,15 +138,6 @@ public sealed class ComputeMetrics
         }
         return [.. buckets];
     }
-}
-
-public enum JobOutcome
-{
-    Success,
-    Cancelled,
-    Timeout,
-    Rejected,
-    Failed,
 }
 
 public enum RejectionReason

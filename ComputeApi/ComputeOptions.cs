@@ -31,27 +31,8 @@ public sealed class ComputeOptions
     [Range(0, 19)]
     public int KernelNiceness { get; set; } = 10;
 
-    [Required, ValidateObjectMembers]
-    public KernelLimits Primes { get; set; } = new() { DefaultSize = 10_000_000, MaxSize = 10_000_000_000 };
-
-    [Required, ValidateObjectMembers]
-    public KernelLimits MatMul { get; set; } = new() { DefaultSize = 256, MaxSize = 2048 };
-
-    [Required, ValidateObjectMembers]
-    public KernelLimits Sha256 { get; set; } = new() { DefaultSize = 64, MaxSize = 1024 };
-
     /// <summary>The concurrency actually used: <see cref="MaxConcurrency"/>, or the processor count when it is 0.</summary>
     public int EffectiveConcurrency => MaxConcurrency > 0 ? MaxConcurrency : Environment.ProcessorCount;
-}
-
-/// <summary>Sizes one kernel accepts: the size used when a request names none, and the largest allowed.</summary>
-public sealed class KernelLimits
-{
-    [Range(1, long.MaxValue)]
-    public long DefaultSize { get; set; }
-
-    [Range(1, long.MaxValue)]
-    public long MaxSize { get; set; }
 }
 
 [OptionsValidator]

@@ -23,7 +23,9 @@ public static class ComputeServiceExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ComputeOptions>, ComputeOptionsValidator>();
         services.AddSingleton<IValidateOptions<ComputeOptions>, KernelLimitsValidator>();
+        services.AddSingleton<IConfigureOptions<KernelLimits>, KernelLimitsSetup>();
 
+        // One line per kernel: its name, limits and work counter come with the class.
         services.AddSingleton<IComputeKernel, PrimeCountKernel>();
         services.AddSingleton<IComputeKernel, MatMulKernel>();
         services.AddSingleton<IComputeKernel, Sha256Kernel>();
@@ -37,13 +39,13 @@ public static class ComputeServiceExtensions
         services.AddRequestTimeouts();
         services.AddOptions<RequestTimeoutOptions>()
             .Configure<IOptions<ComputeOptions>>((timeouts, compute) =>
-                timeouts.AddPolicy(ComputeApi.ComputeTimeoutPolicy, new RequestTimeoutPolicy
+                timeouts.AddPolicy(KernelsApi.ComputeTimeoutPolicy, new RequestTimeoutPolicy
                 {
                     Timeout = compute.Value.RequestTimeout,
                     TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
                     // Only reached if cancellation escapes the endpoint; the endpoint answers timeouts itself.
                     WriteTimeoutResponse = context =>
-                        ComputeApi.TimedOut(compute.Value.RequestTimeout, kernel: null).ExecuteAsync(context),
+                        KernelsApi.TimedOut(compute.Value.RequestTimeout, kernel: null).ExecuteAsync(context),
                 }));
 
         return builder;

@@ -15,7 +15,7 @@ app.UseRequestTimeouts();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi();
-app.MapComputeApi();
+app.MapKernelsApi();
 
 app.Run();
 

@@ -7,6 +7,16 @@ namespace CloudApp.ComputeApi.Jobs;
 /// <summary>What became of one compute request that passed validation.</summary>
 public sealed record JobResult(JobOutcome Outcome, KernelOutput? Output, TimeSpan Elapsed);
 
+/// <summary>How a job ended; the <c>compute.outcome</c> tag of its metrics.</summary>
+public enum JobOutcome
+{
+    Success,
+    Cancelled,
+    Timeout,
+    Rejected,
+    Failed,
+}
+
 /// <summary>
 /// Admits jobs through a concurrency limiter (at most N running, a bounded queue, oldest first) and runs each
 /// kernel on one of N dedicated, lower-priority threads, so long computations never occupy the thread pool that
@@ -73,35 +83,40 @@ public sealed class ComputeJobRunner : IDisposable
                 _metrics.JobRejected(name, RejectionReason.QueueFull);
                 return new JobResult(JobOutcome.Rejected, null, TimeSpan.Zero);
             }
-
             _metrics.WaitFinished(name, _time.GetElapsedTime(waitStarted));
-            _metrics.JobStarted(name);
-            var started = _time.GetTimestamp();
-            try
-            {
-                var context = new KernelContext(aborted, work => _metrics.WorkDone(name, work));
-                // The lease is held until the kernel thread is done with the job, cancelled or not.
-                var output = await _threads.RunAsync(() => kernel.Run(size, context), aborted);
-                var elapsed = _time.GetElapsedTime(started);
-                _metrics.JobFinished(name, JobOutcome.Success, elapsed);
-                return new JobResult(JobOutcome.Success, output, elapsed);
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                var outcome = Classify(deadline);
-                var elapsed = _time.GetElapsedTime(started);
-                _metrics.JobFinished(name, outcome, elapsed);
-                return new JobResult(outcome, null, elapsed);
-            }
-            catch
-            {
-                _metrics.JobFinished(name, JobOutcome.Failed, _time.GetElapsedTime(started));
-                throw;
-            }
-            finally
-            {
-                _metrics.JobStopped(name);
-            }
+            // The lease is held until the kernel thread is done with the job, cancelled or not.
+            return await RunWithSlotAsync(kernel, size, aborted, deadline);
+        }
+    }
+
+    private async Task<JobResult> RunWithSlotAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
+    {
+        var name = kernel.Name;
+        _metrics.JobStarted(name);
+        var started = _time.GetTimestamp();
+        try
+        {
+            var context = new KernelContext(aborted, work => _metrics.WorkDone(name, work));
+            var output = await _threads.RunAsync(() => kernel.Run(size, context), aborted);
+            var elapsed = _time.GetElapsedTime(started);
+            _metrics.JobFinished(name, JobOutcome.Success, elapsed);
+            return new JobResult(JobOutcome.Success, output, elapsed);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            var outcome = Classify(deadline);
+            var elapsed = _time.GetElapsedTime(started);
+            _metrics.JobFinished(name, outcome, elapsed);
+            return new JobResult(outcome, null, elapsed);
+        }
+        catch
+        {
+            _metrics.JobFinished(name, JobOutcome.Failed, _time.GetElapsedTime(started));
+            throw;
+        }
+        finally
+        {
+            _metrics.JobStopped(name);
         }
     }
 

@@ -21,8 +21,10 @@ public sealed class MatMulKernel : IComputeKernel
     public string Name => KernelName;
     public string Description => "Multiplies two seeded n x n double matrices (blocked, packed, FMA micro-kernel) and returns the sum of the product.";
     public string SizeMeaning => "matrix order n";
-    public string WorkUnit => "flop";
     public long HardMaxSize => 4096;
+    public KernelLimits DefaultLimits => new() { DefaultSize = 256, MaxSize = 2048 };
+    public KernelWork Work { get; } = new("flop", "compute.matmul.operations", "{flop}",
+        "Floating-point operations of matrix multiplication done; rate() is FLOP/s.");
 
     public KernelOutput Run(long size, KernelContext context)
     {

@@ -49,8 +49,10 @@ public sealed class PrimeCountKernel : IComputeKernel
     public string Name => KernelName;
     public string Description => "Counts the primes <= n with a segmented, wheel-factorized sieve of Eratosthenes.";
     public string SizeMeaning => "count primes up to n";
-    public string WorkUnit => "numbers";
     public long HardMaxSize => 1_000_000_000_000;
+    public KernelLimits DefaultLimits => new() { DefaultSize = 10_000_000, MaxSize = 10_000_000_000 };
+    public KernelWork Work { get; } = new("numbers", "compute.primes.sieved", "{number}",
+        "Numbers the prime sieve has covered; rate() is the sieving throughput.");
 
     public KernelOutput Run(long size, KernelContext context)
     {

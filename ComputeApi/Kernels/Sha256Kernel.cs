@@ -20,8 +20,10 @@ public sealed class Sha256Kernel : IComputeKernel
     public string Name => KernelName;
     public string Description => "SHA-256 of n MiB of deterministic generated data; returns the hex digest.";
     public string SizeMeaning => "MiB of data to hash";
-    public string WorkUnit => "bytes";
     public long HardMaxSize => 1024 * 1024; // 1 TiB: memory does not grow with n, only time does
+    public KernelLimits DefaultLimits => new() { DefaultSize = 64, MaxSize = 1024 };
+    public KernelWork Work { get; } = new("bytes", "compute.sha256.hashed", "By",
+        "Bytes hashed with SHA-256; rate() is the hashing throughput.");
 
     public KernelOutput Run(long size, KernelContext context)
     {

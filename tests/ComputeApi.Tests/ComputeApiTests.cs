@@ -249,7 +249,7 @@ public class ComputeApiTests
 
         var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
 
-        Assert.Contains("Compute:MatMul:DefaultSize", error.ToString());
+        Assert.Contains("Compute:matmul:DefaultSize", error.ToString());
     }
 
     [Fact]
@@ -259,7 +259,7 @@ public class ComputeApiTests
 
         var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
 
-        Assert.Contains("Compute:MatMul:MaxSize", error.ToString());
+        Assert.Contains("Compute:matmul:MaxSize", error.ToString());
     }
 
     [Fact]

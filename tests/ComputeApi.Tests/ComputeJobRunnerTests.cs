@@ -28,7 +28,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
     {
         _meters = _services.GetRequiredService<IMeterFactory>();
         var options = Options.Create(new ComputeOptions { MaxConcurrency = 1, QueueLimit = 1 });
-        _metrics = new ComputeMetrics(_meters, options);
+        _metrics = new ComputeMetrics(_meters, options, [new PrimeCountKernel()]);
         _runner = new ComputeJobRunner(options, _metrics, TimeProvider.System);
         _jobs = Collect<long>(ComputeMetrics.JobsName);
         _duration = Collect<double>(ComputeMetrics.JobDurationName);
@@ -37,7 +37,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
         _active = Collect<long>(ComputeMetrics.JobsActiveName);
         _waiting = Collect<long>(ComputeMetrics.JobsWaitingName);
         _rejections = Collect<long>(ComputeMetrics.RejectionsName);
-        _sieved = Collect<long>(ComputeMetrics.PrimesSievedName);
+        _sieved = Collect<long>(new PrimeCountKernel().Work.MetricName);
     }
 
     [Fact]

@@ -4,8 +4,8 @@ using System.Net;
 namespace CloudApp.ComputeApi.Tests;
 
 /// <summary>
-/// The original lab lost its Prometheus targets to scrape timeouts while its service computed. Here every
-/// compute slot and the whole queue are taken, and the scrape and liveness endpoints must still answer at once.
+/// A service that computes must still be scrapable: with every compute slot and the whole queue taken, the
+/// scrape and liveness endpoints must answer at once, or Prometheus reports the target down on a timeout.
 /// </summary>
 public class SaturationTests
 {

@@ -11,8 +11,9 @@ internal sealed class GateKernel(string name = PrimeCountKernel.KernelName) : IC
     public string Name => name;
     public string Description => "test gate";
     public string SizeMeaning => "anything";
-    public string WorkUnit => "numbers";
     public long HardMaxSize => long.MaxValue;
+    public KernelLimits DefaultLimits => new() { DefaultSize = 10, MaxSize = 1_000_000_000_000 };
+    public KernelWork Work => new("numbers", $"test.{name}.work", "{number}", "test work");
     public int Started => Volatile.Read(ref _started);
 
     public void Release(int count = 1) => _release.Release(count);
@@ -34,8 +35,9 @@ internal sealed class ThrowingKernel : IComputeKernel
     public string Name => PrimeCountKernel.KernelName;
     public string Description => "always fails";
     public string SizeMeaning => "anything";
-    public string WorkUnit => "numbers";
     public long HardMaxSize => long.MaxValue;
+    public KernelLimits DefaultLimits => new() { DefaultSize = 10, MaxSize = 1_000 };
+    public KernelWork Work => new("numbers", "test.throwing.work", "{number}", "test work");
 
     public KernelOutput Run(long size, KernelContext context) => throw new InvalidOperationException(Secret);
 }

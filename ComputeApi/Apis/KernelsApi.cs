@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using CloudApp.ComputeApi.Jobs;
 using CloudApp.ComputeApi.Kernels;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace CloudApp.ComputeApi.Apis;
 
 /// <summary>The HTTP surface of the compute service: list kernels, run one, and a root page.</summary>
-public static class ComputeApi
+public static class KernelsApi
 {
     public const string ComputeTimeoutPolicy = "compute";
     public const string SizeParameter = "size";
@@ -19,9 +18,9 @@ public static class ComputeApi
     public const int ClientClosedRequest = 499;
 
     /// <summary>Maps <c>GET /</c>, <c>GET /api/kernels</c>, <c>GET /api/kernels/{kernel}</c> and <c>GET /api/compute/{kernel}</c>.</summary>
-    public static RouteGroupBuilder MapComputeApi(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapKernelsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", RootPage).ExcludeFromDescription();
+        app.MapGet("/", RootPage.Render).ExcludeFromDescription();
 
         var api = app.MapGroup("/api").WithTags("Compute");
 
@@ -90,7 +89,7 @@ public static class ComputeApi
             case JobOutcome.Success:
                 var output = job.Output!.Value;
                 return TypedResults.Ok(new ComputeResponse(entry.Name, n, output.Result, job.Elapsed.TotalSeconds,
-                    new WorkDone(output.Work, entry.Kernel.WorkUnit)));
+                    new WorkDone(output.Work, entry.Kernel.Work.Unit)));
 
             case JobOutcome.Rejected:
                 var retryAfter = options.Value.RetryAfter;
@@ -131,8 +130,8 @@ public static class ComputeApi
             });
 
     /// <summary>
-    /// Parses the size query value. Absent means the configured default (as the original lab's workload came
-    /// from configuration); anything present must be a whole number from 1 to the kernel's maximum.
+    /// Parses the size query value. Absent means the configured default, so a plain GET runs a representative
+    /// job; anything present must be a whole number from 1 to the kernel's maximum.
     /// </summary>
     internal static bool TryParseSize(string? raw, CatalogEntry entry, out long size, out string error)
     {
@@ -193,35 +192,8 @@ public static class ComputeApi
 
     private static KernelInfo ToInfo(CatalogEntry entry) =>
         new(entry.Name, entry.Kernel.Description, entry.Kernel.SizeMeaning, entry.DefaultSize, entry.MaxSize,
-            entry.Kernel.WorkUnit, $"/api/compute/{entry.Name}");
+            entry.Kernel.Work.Unit, $"/api/compute/{entry.Name}");
 
     // Echoed input is cut short so an error message never grows with what the client sent.
     private static string Shorten(string value) => value.Length <= 32 ? value : string.Concat(value.AsSpan(0, 32), "…");
-
-    private static ContentHttpResult RootPage(KernelCatalog catalog, IOptions<ComputeOptions> options)
-    {
-        var rows = string.Concat(catalog.Entries.Select(e =>
-            $"<tr><td><a href=\"/api/compute/{e.Name}\">{e.Name}</a></td><td>{WebUtility.HtmlEncode(e.Kernel.Description)}</td>"
-            + $"<td>{WebUtility.HtmlEncode(e.Kernel.SizeMeaning)}</td><td>{e.DefaultSize}</td><td>{e.MaxSize}</td></tr>"));
-        var o = options.Value;
-        var html = $$"""
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>CloudApp ComputeApi</title>
-            <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}td,th{padding:.25rem .75rem;text-align:left}</style>
-            </head><body>
-            <h1>CloudApp ComputeApi</h1>
-            <p>Runs CPU-bound, cancellable kernels on request and exposes rich Prometheus metrics about them.
-            At most {{o.EffectiveConcurrency}} kernels run at once and {{o.QueueLimit}} may wait; a request may take {{o.RequestTimeout.TotalSeconds:0.###}} s.</p>
-            <table><tr><th>kernel</th><th>what it does</th><th>size</th><th>default</th><th>maximum</th></tr>{{rows}}</table>
-            <p>Run one: <code>GET /api/compute/{kernel}?size=N</code>, for example <a href="/api/compute/primes?size=1000000">/api/compute/primes?size=1000000</a>.</p>
-            <ul>
-            <li><a href="/api/kernels">/api/kernels</a>: the kernels as JSON</li>
-            <li><a href="/openapi/v1.json">/openapi/v1.json</a>: OpenAPI description</li>
-            <li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
-            <li><a href="/health">/health</a> (ready) and <a href="/alive">/alive</a> (live)</li>
-            </ul>
-            </body></html>
-            """;
-        return TypedResults.Content(html, "text/html; charset=utf-8");
-    }
 }

@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-eval "$(deploy/local/prepare.sh)"
+eval "$(eng/prepare.sh)"
 dotnet tool restore >/dev/null
 exec dotnet aspire run "$@"

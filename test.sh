@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test project. Prepares the machine first (container engine, promtool and images, see
-# deploy/local/prepare.sh); results (TRX) go to artifacts/test-results/.
+# eng/prepare.sh); results (TRX) go to artifacts/test-results/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-eval "$(deploy/local/prepare.sh)"
+eval "$(eng/prepare.sh)"
 
 results=artifacts/test-results
 rm -rf "$results"

@@ -18,8 +18,8 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
     .WithKubernetes(k =>
     {
         k.Component = "api";
-        k.ContainerPort = 8080; // ASPNETCORE_HTTP_PORTS of Microsoft's .NET base images
-        k.RunAsUser = 1654;     // the non-root user of the .NET base images
+        k.ContainerPort = images.Dotnet.HttpPort;
+        k.RunAsUser = images.Dotnet.User;
         k.Resources = new("500m", "2", "128Mi", "512Mi");
         k.WritableDirectories["/tmp"] = "64Mi";
         k.Probes = new(Liveness: ServiceDefaultsExtensions.AlivePath, Readiness: ServiceDefaultsExtensions.HealthPath,

@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using CliWrap;
+using CliWrap.Buffered;
 using Microsoft.Extensions.Configuration;
 
 namespace CloudApp.AppHost;
@@ -40,26 +41,16 @@ internal static class ContainerImageProbe
 
     private static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(fileName, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
         using var cts = new CancellationTokenSource(timeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            var result = await Cli.Wrap(fileName).WithArguments(arguments).WithValidation(CommandResultValidation.None)
+                .ExecuteBufferedAsync(cts.Token);
+            return (result.ExitCode, result.StandardError);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"'{fileName} {string.Join(' ', arguments)}' did not finish within {timeout.TotalSeconds:0} s");
         }
-        await stdout;
-        return (process.ExitCode, await stderr);
     }
 }

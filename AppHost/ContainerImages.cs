@@ -12,7 +12,8 @@ namespace CloudApp.AppHost;
 /// and that the Kubernetes manifests name.
 /// </summary>
 public sealed record ContainerImages(
-    ImageReference Prometheus, ImageReference Alertmanager, ImageReference NodeExporter, ImageReference Grafana, ImageReference ComputeApi)
+    ImageReference Prometheus, ImageReference Alertmanager, ImageReference NodeExporter, ImageReference Grafana, ImageReference ComputeApi,
+    DotnetImage Dotnet)
 {
     public const string Section = "Images";
 
@@ -22,7 +23,9 @@ public sealed record ContainerImages(
     public static ContainerImages From(IConfiguration configuration, string repositoryRoot)
     {
         using var file = File.OpenRead(Path.Combine(repositoryRoot, DefaultsFile));
-        var defaults = JsonDocument.Parse(file).RootElement.GetProperty("images");
+        var root = JsonDocument.Parse(file).RootElement;
+        var defaults = root.GetProperty("images");
+        var dotnet = root.GetProperty("dotnetImage");
         var section = configuration.GetSection(Section);
         ImageReference Read(string key)
         {
@@ -32,9 +35,16 @@ public sealed record ContainerImages(
                 ? ImageReference.Parse(pinned)
                 : throw new InvalidOperationException($"{DefaultsFile} has no image '{name}'.");
         }
-        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)));
+        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)),
+            new DotnetImage(dotnet.GetProperty("httpPort").GetInt32(), dotnet.GetProperty("user").GetInt64()));
     }
 }
+
+/// <summary>
+/// What Microsoft's .NET base images set and .NET images built on them inherit: the port ASP.NET Core listens on
+/// (<c>ASPNETCORE_HTTP_PORTS</c>) and the non-root user (<c>APP_UID</c>).
+/// </summary>
+public sealed record DotnetImage(int HttpPort, long User);
 
 /// <summary>An image reference split the way Aspire wants it: registry, repository and tag.</summary>
 public sealed record ImageReference(string? Registry, string Image, string Tag)

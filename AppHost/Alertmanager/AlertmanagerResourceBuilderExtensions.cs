@@ -17,10 +17,8 @@ public static class AlertmanagerResourceBuilderExtensions
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(port: AlertmanagerResource.Port, targetPort: AlertmanagerResource.Port, name: AlertmanagerResource.HttpEndpointName)
-            .WithBindMount(configFile, "/etc/alertmanager/alertmanager.yml", isReadOnly: true)
-            // One instance: no gossip cluster to form (an empty listen address turns clustering off), so alerts
-            // are delivered at once instead of after the cluster settles.
-            .WithArgs("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager", "--cluster.listen-address=")
+            .WithBindMount(configFile, AlertmanagerResource.ConfigFile, isReadOnly: true)
+            .WithArgs([.. AlertmanagerResource.Arguments])
             .WithHttpHealthCheck("/-/ready", endpointName: AlertmanagerResource.HttpEndpointName)
             .WithUrlForEndpoint(AlertmanagerResource.HttpEndpointName, url => url.DisplayText = "Alertmanager")
             .WithUrlForEndpoint(AlertmanagerResource.HttpEndpointName, _ => new ResourceUrlAnnotation
@@ -31,7 +29,6 @@ public static class AlertmanagerResourceBuilderExtensions
             .WithKubernetes(k =>
             {
                 k.Component = "alerting";
-                k.RunAsUser = 65534; // nobody, the official image's user
                 k.Resources = new("50m", "250m", "64Mi", "256Mi");
                 k.WritableDirectories["/alertmanager"] = "256Mi"; // silences and notification log
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");

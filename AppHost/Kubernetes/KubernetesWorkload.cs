@@ -21,7 +21,7 @@ public sealed class KubernetesWorkload
 
     public ComputeResources Resources { get; set; } = new("100m", "500m", "64Mi", "256Mi");
 
-    /// <summary>The non-root user of the image.</summary>
+    /// <summary>The non-root user of the image; by default nobody, the user of the Prometheus family's images.</summary>
     public long RunAsUser { get; set; } = 65534;
 
     /// <summary>Folders the container writes (the root file system is read-only): path to emptyDir size limit.</summary>
@@ -42,8 +42,22 @@ public sealed class KubernetesWorkload
 
 public sealed record ComputeResources(string CpuRequest, string CpuLimit, string MemoryRequest, string MemoryLimit);
 
-/// <summary>HTTP paths of the probes, served on <see cref="KubernetesWorkload.EndpointName"/>.</summary>
-public sealed record HttpProbes(string Liveness, string Readiness, string Startup);
+/// <summary>
+/// HTTP paths of the probes, served on <see cref="KubernetesWorkload.EndpointName"/>, and how often each runs. The
+/// startup probe gives a slow start a minute (30 x 2 s) before liveness takes over; liveness restarts a container
+/// only after 30 s of silence; readiness takes a pod out of its Service after 10 s.
+/// </summary>
+public sealed record HttpProbes(string Liveness, string Readiness, string Startup)
+{
+    public ProbeTiming StartupTiming { get; init; } = new(PeriodSeconds: 2, FailureThreshold: 30);
+
+    public ProbeTiming LivenessTiming { get; init; } = new(PeriodSeconds: 10, FailureThreshold: 3);
+
+    public ProbeTiming ReadinessTiming { get; init; } = new(PeriodSeconds: 5, FailureThreshold: 2);
+}
+
+/// <summary>How often a probe runs, how many failures in a row count, and how long one attempt may take.</summary>
+public sealed record ProbeTiming(int PeriodSeconds, int FailureThreshold, int TimeoutSeconds = 2);
 
 /// <summary>A Service on <paramref name="Port"/>; a NodePort Service when <paramref name="NodePort"/> is set.</summary>
 public sealed record ServiceExposure(int Port, int? NodePort = null);

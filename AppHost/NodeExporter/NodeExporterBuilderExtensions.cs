@@ -7,6 +7,21 @@ public static class NodeExporterBuilderExtensions
 {
     public const int Port = 9100;
 
+    /// <summary>The host's folders node-exporter reads, mounted read-only where its arguments point.</summary>
+    public static IReadOnlyList<HostMount> HostMounts { get; } =
+    [
+        new("proc", "/proc", "/host/proc"),
+        new("sys", "/sys", "/host/sys"),
+        new("root", "/", "/host/root"),
+    ];
+
+    /// <summary>The command line, wherever it runs (AppHost, container tests, Kubernetes).</summary>
+    public static IReadOnlyList<string> Arguments { get; } =
+    [
+        "--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root", $"--web.listen-address=:{Port}",
+        "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|var/lib/kubelet/.+)($|/)",
+    ];
+
     /// <summary>
     /// Adds Prometheus' node-exporter: the host's CPU, memory, disk and network (the lab's cpu, mem, disk and
     /// bandwidth rates). It reads the host's /proc, /sys and root file system, mounted read-only: bind mounts in
@@ -17,30 +32,22 @@ public static class NodeExporterBuilderExtensions
         var exporter = builder.AddContainer(name, image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(targetPort: Port, name: KubernetesWorkload.EndpointName)
-            .WithArgs("--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root",
-                $"--web.listen-address=:{Port}",
-                "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|var/lib/kubelet/.+)($|/)")
+            .WithArgs([.. Arguments])
             .WithKubernetes(k =>
             {
                 k.Component = "node-metrics";
-                k.RunAsUser = 65534;
                 k.Resources = new("50m", "250m", "32Mi", "128Mi");
                 k.Probes = new(Liveness: "/", Readiness: "/", Startup: "/");
                 k.Scrape = new("/metrics", ScrapeVia.Pod);
-                k.NodeAgent = new NodeAgent("cloudapp-system",
-                [
-                    new("proc", "/proc", "/host/proc"),
-                    new("sys", "/sys", "/host/sys"),
-                    new("root", "/", "/host/root"),
-                ]);
+                k.NodeAgent = new NodeAgent("cloudapp-system", HostMounts);
             });
         if (builder.ExecutionContext.IsRunMode)
         {
-            exporter
-                .WithBindMount("/proc", "/host/proc", isReadOnly: true)
-                .WithBindMount("/sys", "/host/sys", isReadOnly: true)
-                .WithBindMount("/", "/host/root", isReadOnly: true)
-                .WithHttpHealthCheck("/", endpointName: KubernetesWorkload.EndpointName);
+            foreach (var mount in HostMounts)
+            {
+                exporter.WithBindMount(mount.HostPath, mount.MountPath, isReadOnly: true);
+            }
+            exporter.WithHttpHealthCheck("/", endpointName: KubernetesWorkload.EndpointName);
         }
         return exporter;
     }

@@ -6,8 +6,21 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     public const string HttpEndpointName = "http";
     public const int Port = 9090;
 
+    /// <summary>Where the configuration file is mounted inside the container.</summary>
+    public const string ConfigFile = "/etc/prometheus/prometheus.yml";
+
+    /// <summary>Where the rules folder is mounted; the configuration loads every file of it.</summary>
+    public const string RulesDirectory = "/etc/prometheus/rules";
+
     /// <summary>Where the file-based service discovery reads its target lists inside the container.</summary>
     public const string TargetsDirectory = "/etc/prometheus/targets";
+
+    /// <summary>
+    /// The command line, wherever it runs (AppHost, container tests, Kubernetes). extra-scrape-metrics adds
+    /// <c>scrape_timeout_seconds</c>, which the scrape-near-timeout alert compares against.
+    /// </summary>
+    public static IReadOnlyList<string> Arguments { get; } =
+        [$"--config.file={ConfigFile}", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=2d", "--enable-feature=extra-scrape-metrics"];
 
     private EndpointReference? _httpEndpoint;
 

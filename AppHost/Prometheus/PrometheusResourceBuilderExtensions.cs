@@ -22,21 +22,18 @@ public static class PrometheusResourceBuilderExtensions
             .WithImageRegistry(image.Registry)
             // The well-known port on the host too, so http://localhost:9090 works as in every Prometheus guide.
             .WithHttpEndpoint(port: PrometheusResource.Port, targetPort: PrometheusResource.Port, name: PrometheusResource.HttpEndpointName)
-            .WithBindMount(configFile, "/etc/prometheus/prometheus.yml", isReadOnly: true)
-            .WithBindMount(Path.Combine(configDirectory, "rules"), "/etc/prometheus/rules", isReadOnly: true)
-            // extra-scrape-metrics adds scrape_timeout_seconds, which the scrape-near-timeout alert compares against.
-            .WithArgs("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus",
-                "--storage.tsdb.retention.time=2d", "--enable-feature=extra-scrape-metrics")
+            .WithBindMount(configFile, PrometheusResource.ConfigFile, isReadOnly: true)
+            .WithBindMount(Path.Combine(configDirectory, "rules"), PrometheusResource.RulesDirectory, isReadOnly: true)
+            .WithArgs([.. PrometheusResource.Arguments])
             .WithHttpHealthCheck("/-/ready", endpointName: PrometheusResource.HttpEndpointName)
             .WithUrlForEndpoint(PrometheusResource.HttpEndpointName, url => url.DisplayText = "Prometheus")
             .WithKubernetes(k =>
             {
                 k.Component = "monitoring";
-                k.RunAsUser = 65534; // nobody, the official image's user
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories["/prometheus"] = "4Gi";
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
-                k.Service = new(Port: PrometheusResource.Port, NodePort: 30090); // the UI from outside, as in the lab
+                k.Service = new(Port: PrometheusResource.Port, NodePort: 30090); // the UI from outside the cluster, on every node
                 k.ReadsKubernetesApi = true;
             });
     }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using CliWrap;
+using CliWrap.Buffered;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -10,28 +12,24 @@ public static class External
 {
     public sealed record Result(int ExitCode, string Output, string Error, double Seconds);
 
+    /// <summary>Runs a program to completion; fails on a non-zero exit, and kills it past <paramref name="timeout"/> (10 minutes).</summary>
     public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments,
         IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
-        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null) start.Environment.Remove(key);
-            else start.Environment[key] = value;
-        }
-        var started = Stopwatch.GetTimestamp();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {fileName}");
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(10));
-        var output = process.StandardOutput.ReadToEndAsync(cts.Token);
-        var error = process.StandardError.ReadToEndAsync(cts.Token);
-        await process.WaitForExitAsync(cts.Token);
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var result = new Result(process.ExitCode, await output, await error, seconds);
+        var result = await Cli.Wrap(fileName)
+            .WithArguments(arguments)
+            .WithEnvironmentVariables(variables =>
+            {
+                foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) variables.Set(key, value);
+            })
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(cts.Token);
         if (result.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed ({result.ExitCode}): {result.Error}");
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed ({result.ExitCode}): {result.StandardError}");
         }
-        return result;
+        return new Result(result.ExitCode, result.StandardOutput, result.StandardError, result.RunTime.TotalSeconds);
     }
 
     public static int FreePort()

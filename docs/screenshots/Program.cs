@@ -5,7 +5,10 @@ using Microsoft.Playwright;
 var output = Required("SCREENSHOTS_DIR");
 var dashboardLogin = Required("ASPIRE_LOGIN_URL");
 var prometheus = Required("PROMETHEUS_URL").TrimEnd('/');
-var classicUi = (Environment.GetEnvironmentVariable("PROMETHEUS_TARGETS_PATH") ?? "/targets").StartsWith("/classic", StringComparison.Ordinal);
+// Where the targets page is for the image in use: /targets in the official image's UI, the HTTP API in the
+// stand-in built from Debian's package, which has no web UI (and so no graph page either).
+var targetsPath = Environment.GetEnvironmentVariable("PROMETHEUS_TARGETS_PATH") ?? "/targets";
+var prometheusHasUi = !targetsPath.StartsWith("/api/", StringComparison.Ordinal);
 var computeApi = Required("COMPUTEAPI_URL").TrimEnd('/');
 var grafana = Environment.GetEnvironmentVariable("GRAFANA_URL")?.TrimEnd('/');
 
@@ -29,14 +32,18 @@ var page = await context.NewPageAsync();
 // HTTPS development certificate is real: the local stack runs over plain HTTP.)
 await Capture("aspire-resources.png", dashboardLogin, page => page.GetByText("prometheus", new() { Exact = true }).First.WaitForAsync());
 
-var targets = classicUi ? $"{prometheus}/classic/targets" : $"{prometheus}/targets";
-await Capture("prometheus-targets.png", targets, page => page.GetByText("computeapi").First.WaitForAsync(), fullPage: true);
+await Capture("prometheus-targets.png", prometheus + targetsPath, page => page.GetByText("computeapi").First.WaitForAsync(), fullPage: true);
 
-const string Expression = "sum by (instance, compute_kernel) (rate(compute_jobs_total{compute_outcome=\"success\"}[1m]))";
-var graph = classicUi
-    ? $"{prometheus}/classic/graph?g0.expr={Uri.EscapeDataString(Expression)}&g0.tab=0&g0.range_input=5m"
-    : $"{prometheus}/query?g0.expr={Uri.EscapeDataString(Expression)}&g0.tab=graph&g0.range_input=5m";
-await Capture("prometheus-graph.png", graph, page => page.Locator("canvas, svg").First.WaitForAsync());
+if (prometheusHasUi)
+{
+    const string Expression = "sum by (instance, compute_kernel) (rate(compute_jobs_total{compute_outcome=\"success\"}[1m]))";
+    await Capture("prometheus-graph.png", $"{prometheus}/query?g0.expr={Uri.EscapeDataString(Expression)}&g0.tab=graph&g0.range_input=5m",
+        page => page.Locator("canvas, svg").First.WaitForAsync());
+}
+else
+{
+    Console.WriteLine("This Prometheus image has no web UI: no graph screenshot.");
+}
 
 await Capture("computeapi-metrics.png", $"{computeApi}/metrics", page => page.GetByText("compute_jobs_total").First.WaitForAsync());
 

@@ -8,7 +8,7 @@ root=$PWD
 
 say() { printf '[screenshots] %s\n' "$*" >&2; }
 
-eval "$(deploy/local/prepare.sh)"
+eval "$(eng/prepare.sh)"
 if ! command -v chromium >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || { say "Chromium is needed (Debian: apt-get install chromium)"; exit 1; }
   say "installing Debian's chromium"

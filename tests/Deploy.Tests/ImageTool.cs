@@ -1,27 +1,23 @@
 using CloudApp.AppHost;
-using Microsoft.Extensions.Configuration;
 
 namespace CloudApp.Deploy.Tests;
 
 /// <summary>
 /// promtool and amtool as they ship inside the Prometheus and Alertmanager images the stack runs (deploy/images.json,
-/// or the local stand-ins deploy/local/prepare.sh selects): the configuration is checked by the very version that
+/// or the local stand-ins eng/prepare.sh selects): the configuration is checked by the very version that
 /// loads it, with deploy/ mounted read-only.
 /// </summary>
 internal static class ImageTool
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    private static ContainerImages Images { get; } =
-        ContainerImages.From(new ConfigurationBuilder().AddEnvironmentVariables().Build(), Repository.Root);
-
     /// <summary>Runs promtool; paths are relative to deploy/prometheus (<paramref name="directory"/> below it, if given).</summary>
     public static Task<ExternalProgram.Result> Promtool(string[] arguments, string? directory = null) =>
-        Run(Images.Prometheus, "/bin/promtool", Path.Combine("prometheus", directory ?? ""), arguments);
+        Run(Repository.Images.Prometheus, "/bin/promtool", Path.Combine("prometheus", directory ?? ""), arguments);
 
     /// <summary>Runs amtool; paths are relative to deploy/alertmanager.</summary>
     public static Task<ExternalProgram.Result> Amtool(params string[] arguments) =>
-        Run(Images.Alertmanager, "/bin/amtool", "alertmanager", arguments);
+        Run(Repository.Images.Alertmanager, "/bin/amtool", "alertmanager", arguments);
 
     private static Task<ExternalProgram.Result> Run(ImageReference image, string tool, string directory, string[] arguments) =>
         ExternalProgram.RunAsync("docker",

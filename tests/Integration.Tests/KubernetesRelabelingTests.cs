@@ -24,7 +24,7 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
             ct => stack.PrometheusApi.TargetsAsync(PodsJob, ct),
             t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated pod scraped");
         // The address port comes from the prometheus.io/port annotation, not from what discovery reported.
-        Assert.Equal($"{ScrapeStack.Alias(0)}:8080", kept[0].Instance);
+        Assert.Equal(ScrapeStack.Instance(0), kept[0].Instance);
 
         var series = await stack.PrometheusApi.QueryAsync($$"""up{job="{{PodsJob}}"}""", timeout);
         var labels = Assert.Single(series).Labels;
@@ -49,7 +49,7 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
         var kept = await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.TargetsAsync(EndpointsJob, ct),
             t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated service's endpoint scraped");
-        Assert.Equal($"{ScrapeStack.Alias(0)}:8080", kept[0].Instance);
+        Assert.Equal(ScrapeStack.Instance(0), kept[0].Instance);
 
         var labels = Assert.Single(await stack.PrometheusApi.QueryAsync($$"""up{job="{{EndpointsJob}}"}""", timeout)).Labels;
         Assert.Equal("annotated-service", labels["service"]);
@@ -125,7 +125,7 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
         };
         var annotated = Pod("computeapi-7d4b9c-x2k8p", "Running");
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
-        annotated["__meta_kubernetes_pod_annotation_prometheus_io_port"] = "8080";
+        annotated["__meta_kubernetes_pod_annotation_prometheus_io_port"] = $"{ScrapeStack.ComputeApiPort}";
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_path"] = "/metrics";
         var finished = Pod("finished-job-pod", "Succeeded");
         finished["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
@@ -148,7 +148,7 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
             if (annotated)
             {
                 labels["__meta_kubernetes_service_annotation_prometheus_io_scrape"] = "true";
-                labels["__meta_kubernetes_service_annotation_prometheus_io_port"] = "8080";
+                labels["__meta_kubernetes_service_annotation_prometheus_io_port"] = $"{ScrapeStack.ComputeApiPort}";
             }
             return labels;
         }

@@ -1,4 +1,5 @@
-using System.Diagnostics;
+using CliWrap;
+using CliWrap.Buffered;
 
 namespace CloudApp.Tests;
 
@@ -18,30 +19,23 @@ internal static class ExternalProgram
         string fileName, IEnumerable<string> arguments, TimeSpan timeout,
         IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo(fileName, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? RepositoryRoot.Path,
-        };
-        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null) start.Environment.Remove(key);
-            else start.Environment[key] = value;
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
         using var cts = new CancellationTokenSource(timeout);
-        var output = process.StandardOutput.ReadToEndAsync(cts.Token);
-        var error = process.StandardError.ReadToEndAsync(cts.Token);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            var result = await Cli.Wrap(fileName)
+                .WithArguments(arguments)
+                .WithWorkingDirectory(workingDirectory ?? RepositoryRoot.Path)
+                .WithEnvironmentVariables(variables =>
+                {
+                    foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) variables.Set(key, value);
+                })
+                .WithValidation(CommandResultValidation.None)
+                .ExecuteBufferedAsync(cts.Token);
+            return new Result(result.ExitCode, result.StandardOutput, result.StandardError);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:0} s");
         }
-        return new Result(process.ExitCode, await output, await error);
     }
 }

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Aspire.Hosting;
+using CloudApp.AppHost.Alertmanager;
 using CloudApp.AppHost.Prometheus;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
@@ -15,7 +17,7 @@ namespace CloudApp.Integration.Tests.Support;
 /// </summary>
 public sealed class ScrapeStack : IAsyncDisposable
 {
-    public const int ComputeApiPort = 8080;
+    public static readonly int ComputeApiPort = Repository.Images.Dotnet.HttpPort;
     private const int PrometheusPort = 9090;
     private const int AlertmanagerPort = 9093;
 
@@ -63,20 +65,7 @@ public sealed class ScrapeStack : IAsyncDisposable
         var network = new NetworkBuilder().WithName($"cloudapp-test-{Guid.NewGuid():N}").Build();
         await network.CreateAsync(cancellationToken);
 
-        var computeApis = new List<IContainer>();
-        for (var i = 0; i < replicas; i++)
-        {
-            var container = new ContainerBuilder(image.Image)
-                .WithName($"{Alias(i)}-{Guid.NewGuid():N}")
-                .WithNetwork(network)
-                .WithNetworkAliases(Alias(i))
-                .WithPortBinding(ComputeApiPort, assignRandomHostPort: true)
-                .WithEnvironment("OTEL_SERVICE_NAME", "computeapi")
-                .WithEnvironment(computeApiSettings ?? new Dictionary<string, string>())
-                .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(ComputeApiPort).ForPath("/health")))
-                .Build();
-            computeApis.Add(container);
-        }
+        var computeApis = Enumerable.Range(0, replicas).Select(i => ComputeApiContainer(image, network, i, computeApiSettings)).ToList();
         await Task.WhenAll(computeApis.Select(c => c.StartAsync(cancellationToken)));
 
         // Readable by Prometheus' unprivileged user: a plain directory, not a private temp one.
@@ -95,41 +84,61 @@ public sealed class ScrapeStack : IAsyncDisposable
                 JsonSerializer.Serialize<IReadOnlyList<TargetGroup>>(groups, TargetsJson.Default.IReadOnlyListTargetGroup), cancellationToken);
         }
 
-        // Found by the names deploy/prometheus/prometheus.yml gives them, as on the AppHost's container network.
-        var alertmanager = new ContainerBuilder(Repository.Images.Alertmanager.ToString())
-            .WithName($"alertmanager-{Guid.NewGuid():N}")
-            .WithNetwork(network)
-            .WithNetworkAliases("alertmanager")
-            .WithPortBinding(AlertmanagerPort, assignRandomHostPort: true)
-            .WithBindMount(Repository.AlertmanagerConfig, "/etc/alertmanager/alertmanager.yml", AccessMode.ReadOnly)
-            .WithCommand("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager", "--cluster.listen-address=")
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")))
-            .Build();
-        var nodeExporter = new ContainerBuilder(Repository.Images.NodeExporter.ToString())
-            .WithName($"node-exporter-{Guid.NewGuid():N}")
-            .WithNetwork(network)
-            .WithNetworkAliases("node-exporter")
-            .WithBindMount("/proc", "/host/proc", AccessMode.ReadOnly)
-            .WithBindMount("/sys", "/host/sys", AccessMode.ReadOnly)
-            .WithBindMount("/", "/host/root", AccessMode.ReadOnly)
-            .WithCommand("--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root")
-            .Build();
+        var alertmanager = AlertmanagerContainer(network);
+        var nodeExporter = NodeExporterContainer(network);
         await Task.WhenAll(alertmanager.StartAsync(cancellationToken), nodeExporter.StartAsync(cancellationToken));
 
-        var prometheus = new ContainerBuilder(Repository.Images.Prometheus.ToString())
-            .WithName($"prometheus-{Guid.NewGuid():N}")
-            .WithNetwork(network)
-            .WithPortBinding(PrometheusPort, assignRandomHostPort: true)
-            .WithBindMount(prometheusConfig ?? Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), "/etc/prometheus/prometheus.yml", AccessMode.ReadOnly)
-            .WithBindMount(Path.Combine(Repository.PrometheusConfig, "rules"), "/etc/prometheus/rules", AccessMode.ReadOnly)
-            .WithBindMount(targetsDirectory, PrometheusResource.TargetsDirectory, AccessMode.ReadOnly)
-            .WithCommand("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--enable-feature=extra-scrape-metrics")
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(PrometheusPort).ForPath("/-/ready")))
-            .Build();
+        var prometheus = PrometheusContainer(network, prometheusConfig ?? Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), targetsDirectory);
         await prometheus.StartAsync(cancellationToken);
 
         return new ScrapeStack(network, targetsDirectory, computeApis, prometheus, alertmanager, [alertmanager, nodeExporter]);
     }
+
+    private static IContainer ComputeApiContainer(ComputeApiImage image, INetwork network, int index, IReadOnlyDictionary<string, string>? settings) =>
+        new ContainerBuilder(image.Image)
+            .WithName($"{Alias(index)}-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithNetworkAliases(Alias(index))
+            .WithPortBinding(ComputeApiPort, assignRandomHostPort: true)
+            .WithEnvironment("OTEL_SERVICE_NAME", "computeapi")
+            .WithEnvironment(settings ?? new Dictionary<string, string>())
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)ComputeApiPort).ForPath("/health")))
+            .Build();
+
+    // Alertmanager and node-exporter are found by the names deploy/prometheus/prometheus.yml gives them, as on the
+    // AppHost's container network.
+    private static IContainer AlertmanagerContainer(INetwork network) =>
+        new ContainerBuilder(Repository.Images.Alertmanager.ToString())
+            .WithName($"alertmanager-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithNetworkAliases("alertmanager")
+            .WithPortBinding(AlertmanagerPort, assignRandomHostPort: true)
+            .WithBindMount(Repository.AlertmanagerConfig, AlertmanagerResource.ConfigFile, AccessMode.ReadOnly)
+            .WithCommand([.. AlertmanagerResource.Arguments])
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")))
+            .Build();
+
+    private static IContainer NodeExporterContainer(INetwork network) =>
+        NodeExporterBuilderExtensions.HostMounts
+            .Aggregate(new ContainerBuilder(Repository.Images.NodeExporter.ToString()),
+                (container, mount) => container.WithBindMount(mount.HostPath, mount.MountPath, AccessMode.ReadOnly))
+            .WithName($"node-exporter-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithNetworkAliases("node-exporter")
+            .WithCommand([.. NodeExporterBuilderExtensions.Arguments])
+            .Build();
+
+    private static IContainer PrometheusContainer(INetwork network, string configuration, string targetsDirectory) =>
+        new ContainerBuilder(Repository.Images.Prometheus.ToString())
+            .WithName($"prometheus-{Guid.NewGuid():N}")
+            .WithNetwork(network)
+            .WithPortBinding(PrometheusPort, assignRandomHostPort: true)
+            .WithBindMount(configuration, PrometheusResource.ConfigFile, AccessMode.ReadOnly)
+            .WithBindMount(Path.Combine(Repository.PrometheusConfig, "rules"), PrometheusResource.RulesDirectory, AccessMode.ReadOnly)
+            .WithBindMount(targetsDirectory, PrometheusResource.TargetsDirectory, AccessMode.ReadOnly)
+            .WithCommand([.. PrometheusResource.Arguments])
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(PrometheusPort).ForPath("/-/ready")))
+            .Build();
 
     public async ValueTask DisposeAsync()
     {

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Gets a machine ready to run the stack or the tests, and prints the environment they need.
-#   eval "$(deploy/local/prepare.sh)"
+#   eval "$(eng/prepare.sh)"
 # 1. A Docker engine that Testcontainers 4 accepts (installed and started where none answers), and an OCI
 #    registry on loopback (the ComputeApi image is pushed there and pulled back, as it would be for a cluster).
 # 2. The images pinned in deploy/images.json: the official ones where they are present or can be pulled; where
-#    no registry answers, local stand-ins built from Debian packages (deploy/images/build.sh), selected through
+#    no registry answers, local stand-ins built from Debian packages (eng/images/build.sh), selected through
 #    the Images__* configuration the AppHost and the tests read. The ComputeApi's base image likewise: the one
 #    its project names, or a local stand-in pushed to the loopback registry (ContainerBaseImage).
 # Where Docker runs and registries answer, it prints only the registry's address.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 say() { printf '[prepare] %s\n' "$*" >&2; }
 
-deploy/local/ensure-docker.sh
-deploy/local/ensure-registry.sh
+eng/ensure-docker.sh
+eng/ensure-registry.sh
 registry=localhost:${CLOUDAPP_REGISTRY_PORT:-5000}
 
 pinned() {  # the reference deploy/images.json pins for $1
@@ -39,7 +39,7 @@ for image in prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertman
   fi
   offline=1
   say "$ref cannot be had here; building a local stand-in from Debian packages"
-  deploy/images/build.sh "$target" >&2
+  eng/images/build.sh "$target" >&2
   local_ref=$(docker image ls --filter "label=cloudapp.image=$target" --format '{{.Repository}}:{{.Tag}}' | head -n1)
   [ -n "$local_ref" ] || { say "no local $target image after building it"; exit 1; }
   exports+=("Images__$setting=$local_ref")
@@ -58,7 +58,7 @@ else
   offline=1
   local_base=$registry/cloudapp/runtime-deps:bookworm
   say "$base cannot be had here; using a runtime-deps stand-in built from Debian packages: $local_base"
-  deploy/images/build.sh base >&2
+  eng/images/build.sh base >&2
   docker tag cloudapp/runtime-deps:bookworm "$local_base"
   docker push -q "$local_base" >/dev/null
   exports+=("ContainerBaseImage=$local_base")

@@ -38,7 +38,7 @@ installed_engine_ok() {
 }
 
 if ! installed_engine_ok; then
-  # shellcheck source=deploy/local/debian-trixie.sh
+  # shellcheck source=eng/debian-trixie.sh
   . "$(dirname "$0")/debian-trixie.sh"
   if ! is_debian; then
     say "no Docker engine answers and this is not Debian 12 or 13; install Docker Engine >= 25 for your system."

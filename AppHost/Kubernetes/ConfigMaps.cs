@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Text;
+using k8s.Models;
+
+namespace CloudApp.AppHost.Kubernetes;
+
+/// <summary>Read-only bind mounts of the app model as ConfigMaps: the same files locally and in the cluster.</summary>
+internal static class ConfigMaps
+{
+    public sealed record Mounted(V1ConfigMap ConfigMap, string MountPath, string? SubPath);
+
+    /// <summary>
+    /// Each read-only bind mount becomes ConfigMaps with the same content: a file mount one ConfigMap mounted by
+    /// subPath, a folder one ConfigMap per folder level (ConfigMap keys cannot hold '/').
+    /// </summary>
+    public static List<Mounted> Of(IResource resource, string ns, Dictionary<string, string> labels)
+    {
+        var result = new List<Mounted>();
+        foreach (var mount in resource.Annotations.OfType<ContainerMountAnnotation>())
+        {
+            if (mount.Type != ContainerMountType.BindMount || mount.Source is null)
+            {
+                throw new InvalidOperationException($"'{resource.Name}' mounts a volume ({mount.Target}); only read-only bind mounts of files are published.");
+            }
+            if (File.Exists(mount.Source))
+            {
+                var fileName = Path.GetFileName(mount.Source);
+                var stem = Slug(Path.GetFileNameWithoutExtension(mount.Source));
+                var name = stem == resource.Name ? $"{resource.Name}-config" : $"{resource.Name}-{stem}";
+                result.Add(new(ConfigMap(name, ns, labels, [mount.Source]), mount.Target, fileName));
+                continue;
+            }
+            if (!Directory.Exists(mount.Source))
+            {
+                throw new InvalidOperationException($"'{resource.Name}' mounts {mount.Source}, which does not exist.");
+            }
+            foreach (var directory in new[] { mount.Source }.Concat(Directory.GetDirectories(mount.Source, "*", SearchOption.AllDirectories)).Order(StringComparer.Ordinal))
+            {
+                var filesHere = Directory.GetFiles(directory).Order(StringComparer.Ordinal).ToList();
+                if (filesHere.Count == 0) continue;
+                var relative = Path.GetRelativePath(mount.Source, directory);
+                var suffix = relative == "." ? "" : "-" + Slug(relative);
+                var name = $"{resource.Name}-{Slug(Path.GetFileName(mount.Source))}{suffix}";
+                var target = relative == "." ? mount.Target : $"{mount.Target}/{relative.Replace(Path.DirectorySeparatorChar, '/')}";
+                result.Add(new(ConfigMap(name, ns, labels, filesHere), target, null));
+            }
+        }
+        return result;
+    }
+
+    private static V1ConfigMap ConfigMap(string name, string ns, Dictionary<string, string> labels, IEnumerable<string> files) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ConfigMap",
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
+        Data = files.ToDictionary(f => Path.GetFileName(f), f => File.ReadAllText(f).ReplaceLineEndings("\n")),
+    };
+
+    /// <summary>A hash of the ConfigMaps' content: a pod template annotation, so pods roll when configuration changes.</summary>
+    public static string Checksum(IEnumerable<V1ConfigMap> configMaps)
+    {
+        var text = new StringBuilder();
+        foreach (var map in configMaps)
+        {
+            foreach (var (key, value) in map.Data.OrderBy(d => d.Key, StringComparer.Ordinal))
+            {
+                text.Append(map.Metadata.Name).Append('/').Append(key).Append('\n').Append(value).Append('\n');
+            }
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    /// <summary>A name that Kubernetes accepts, made from a file or folder name.</summary>
+    public static string Slug(string value)
+    {
+        var slug = new StringBuilder();
+        foreach (var c in value.ToLowerInvariant())
+        {
+            slug.Append(char.IsAsciiLetterOrDigit(c) ? c : '-');
+        }
+        return slug.ToString().Trim('-');
+    }
+}

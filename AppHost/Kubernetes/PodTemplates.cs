@@ -1,0 +1,128 @@
+using k8s.Models;
+
+namespace CloudApp.AppHost.Kubernetes;
+
+/// <summary>
+/// The pod a workload runs: its container with image, arguments, environment, port, resources and probes; its
+/// volumes (ConfigMaps, writable emptyDirs, host folders for node agents); and the restricted security context.
+/// </summary>
+internal static class PodTemplates
+{
+    public static V1PodTemplateSpec Create(
+        IResource resource, KubernetesWorkload workload, ImageReference image, Dictionary<string, string> labels,
+        List<V1EnvVar> environment, List<string> arguments, List<ConfigMaps.Mounted> configMaps)
+    {
+        var port = ManifestGenerator.ContainerPort(resource, workload);
+        var (volumes, mounts) = Volumes(workload, configMaps);
+
+        var annotations = new Dictionary<string, string>();
+        if (configMaps.Count > 0)
+        {
+            // Pods roll when configuration changes, as they would with a changed image.
+            annotations[ConfigChecksumAnnotation] = ConfigMaps.Checksum(configMaps.Select(c => c.ConfigMap));
+        }
+        if (workload.Scrape is { Via: ScrapeVia.Pod } scrape)
+        {
+            foreach (var (key, value) in Workloads.ScrapeAnnotations(scrape, port)) annotations[key] = value;
+        }
+
+        return new V1PodTemplateSpec
+        {
+            Metadata = new V1ObjectMeta { Labels = labels, Annotations = annotations.Count > 0 ? annotations : null },
+            Spec = new V1PodSpec
+            {
+                ServiceAccountName = workload.ReadsKubernetesApi ? resource.Name : null,
+                AutomountServiceAccountToken = workload.ReadsKubernetesApi,
+                HostNetwork = workload.NodeAgent is null ? null : true,
+                HostPID = workload.NodeAgent is null ? null : true,
+                Tolerations = workload.NodeAgent is null ? null : [new V1Toleration { OperatorProperty = "Exists" }],
+                SecurityContext = new V1PodSecurityContext
+                {
+                    RunAsNonRoot = true,
+                    RunAsUser = workload.RunAsUser,
+                    RunAsGroup = workload.RunAsUser,
+                    FsGroup = workload.RunAsUser,
+                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                },
+                Containers = [Container(resource.Name, workload, image, port, environment, arguments, mounts)],
+                Volumes = volumes.Count > 0 ? volumes : null,
+            },
+        };
+    }
+
+    public const string ConfigChecksumAnnotation = "checksum/config";
+
+    private static V1Container Container(
+        string name, KubernetesWorkload workload, ImageReference image, int port, List<V1EnvVar> environment, List<string> arguments,
+        List<V1VolumeMount> mounts)
+    {
+        var container = new V1Container
+        {
+            Name = name,
+            Image = image.ToString(),
+            ImagePullPolicy = "IfNotPresent",
+            Args = arguments.Count > 0 ? arguments : null,
+            Env = environment.Count > 0 ? environment : null,
+            Ports = [new V1ContainerPort { Name = KubernetesWorkload.EndpointName, ContainerPort = port, Protocol = "TCP" }],
+            Resources = new V1ResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity>
+                {
+                    ["cpu"] = new(workload.Resources.CpuRequest),
+                    ["memory"] = new(workload.Resources.MemoryRequest),
+                },
+                Limits = new Dictionary<string, ResourceQuantity>
+                {
+                    ["cpu"] = new(workload.Resources.CpuLimit),
+                    ["memory"] = new(workload.Resources.MemoryLimit),
+                },
+            },
+            SecurityContext = new V1SecurityContext
+            {
+                AllowPrivilegeEscalation = false,
+                ReadOnlyRootFilesystem = true,
+                RunAsNonRoot = true,
+                Capabilities = new V1Capabilities { Drop = ["ALL"] },
+            },
+            VolumeMounts = mounts.Count > 0 ? mounts : null,
+        };
+        if (workload.Probes is { } probes)
+        {
+            container.StartupProbe = Probe(probes.Startup, probes.StartupTiming);
+            container.LivenessProbe = Probe(probes.Liveness, probes.LivenessTiming);
+            container.ReadinessProbe = Probe(probes.Readiness, probes.ReadinessTiming);
+        }
+        return container;
+    }
+
+    private static (List<V1Volume> Volumes, List<V1VolumeMount> Mounts) Volumes(KubernetesWorkload workload, List<ConfigMaps.Mounted> configMaps)
+    {
+        var volumes = new List<V1Volume>();
+        var mounts = new List<V1VolumeMount>();
+        foreach (var config in configMaps)
+        {
+            volumes.Add(new V1Volume { Name = config.ConfigMap.Metadata.Name, ConfigMap = new V1ConfigMapVolumeSource { Name = config.ConfigMap.Metadata.Name } });
+            mounts.Add(new V1VolumeMount { Name = config.ConfigMap.Metadata.Name, MountPath = config.MountPath, SubPath = config.SubPath, ReadOnlyProperty = true });
+        }
+        foreach (var (path, sizeLimit) in workload.WritableDirectories)
+        {
+            var name = "writable-" + ConfigMaps.Slug(path.Trim('/'));
+            volumes.Add(new V1Volume { Name = name, EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = new ResourceQuantity(sizeLimit) } });
+            mounts.Add(new V1VolumeMount { Name = name, MountPath = path });
+        }
+        foreach (var host in workload.NodeAgent?.HostMounts ?? [])
+        {
+            volumes.Add(new V1Volume { Name = host.Name, HostPath = new V1HostPathVolumeSource { Path = host.HostPath } });
+            mounts.Add(new V1VolumeMount { Name = host.Name, MountPath = host.MountPath, ReadOnlyProperty = true, MountPropagation = "HostToContainer" });
+        }
+        return (volumes, mounts);
+    }
+
+    private static V1Probe Probe(string path, ProbeTiming timing) => new()
+    {
+        HttpGet = new V1HTTPGetAction { Path = path, Port = KubernetesWorkload.EndpointName },
+        PeriodSeconds = timing.PeriodSeconds,
+        TimeoutSeconds = timing.TimeoutSeconds,
+        FailureThreshold = timing.FailureThreshold,
+    };
+}

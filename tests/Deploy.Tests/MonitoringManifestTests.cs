@@ -1,0 +1,52 @@
+using k8s.Models;
+
+namespace CloudApp.Deploy.Tests;
+
+/// <summary>The monitoring part of the committed base: what Prometheus may read, and where its alerts go.</summary>
+public sealed class MonitoringManifestTests
+{
+    [Fact]
+    public async Task PrometheusMayOnlyReadWhatDiscoveryNeeds()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        var role = Assert.Single(objects.OfType<V1ClusterRole>());
+        var granted = role.Rules
+            .SelectMany(r => (r.Resources ?? []).SelectMany(res => (r.ApiGroups ?? [""]).SelectMany(g => r.Verbs.Select(v => $"{g}/{res}:{v}"))))
+            .Concat(role.Rules.SelectMany(r => (r.NonResourceURLs ?? []).SelectMany(u => r.Verbs.Select(v => $"{u}:{v}"))))
+            .ToHashSet();
+        string[] read = ["get", "list", "watch"];
+        var allowed = new[] { "/nodes", "/nodes/metrics", "/services", "/endpoints", "/pods", "discovery.k8s.io/endpointslices" }
+            .SelectMany(r => read.Select(v => $"{r}:{v}"))
+            .Append("/metrics:get")
+            .ToHashSet();
+        Assert.Equal(allowed.Order(), granted.Order());
+
+        var binding = Assert.Single(objects.OfType<V1ClusterRoleBinding>());
+        Assert.Equal(role.Metadata.Name, binding.RoleRef.Name);
+        var subject = Assert.Single(binding.Subjects);
+        var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
+        Assert.Equal(prometheus.Spec.Template.Spec.ServiceAccountName, subject.Name);
+        Assert.Equal(prometheus.Metadata.NamespaceProperty, subject.NamespaceProperty);
+        // Every other pod runs without a Kubernetes API token.
+        Assert.All(Manifests.Workloads(objects).Where(w => w.Workload.Metadata.Name != "prometheus"),
+            w => Assert.False(w.Pod.Spec.AutomountServiceAccountToken));
+    }
+
+    [Fact]
+    public async Task PrometheusSendsAlertsToTheAlertmanagerServiceOfItsOwnNamespace()
+    {
+        var objects = await Manifests.BuiltAsync();
+
+        // kubernetes/prometheus.yml names "alertmanager:9093": the short name resolves in the namespace Prometheus runs in.
+        var configuration = File.ReadAllText(Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
+        Assert.Contains("targets: [alertmanager:9093]", configuration);
+        var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
+        var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "alertmanager");
+        Assert.Equal(prometheus.Metadata.NamespaceProperty, service.Metadata.NamespaceProperty);
+        Assert.Contains(service.Spec.Ports, p => p.Port == 9093);
+        var alertmanager = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "alertmanager");
+        Assert.Equal(service.Spec.Selector, alertmanager.Spec.Selector.MatchLabels);
+        Assert.Contains("--cluster.listen-address=", alertmanager.Spec.Template.Spec.Containers[0].Args);
+    }
+}

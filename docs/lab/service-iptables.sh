@@ -60,7 +60,9 @@ CLIENT_IP=10.244.0.20
 SERVICE_CIDR=10.96.0.0/12
 CLUSTER_IP=10.96.0.80
 SERVICE_PORT=80
-TARGET_PORT=8080
+# The container port of the ComputeApi image, where the pods listen (deploy/images.json).
+TARGET_PORT=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["dotnetImage"]["httpPort"])' \
+  "$(dirname "${BASH_SOURCE[0]}")/../../deploy/images.json")
 SERVICE_PORT_NAME=cloudapp/computeapi:http   # namespace/name:portName, as kube-proxy spells it
 PROTOCOL=tcp
 MASQ_MARK=0x4000

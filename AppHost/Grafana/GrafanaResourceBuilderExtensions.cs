@@ -9,21 +9,22 @@ public static class GrafanaResourceBuilderExtensions
 {
     /// <summary>
     /// Adds a Grafana container provisioned from <paramref name="grafanaDirectory"/> (bind-mounted read-only):
-    /// <c>provisioning/</c> (datasource, dashboard provider) and <c>dashboards/</c>. The admin password comes from
-    /// <paramref name="adminPassword"/>; anonymous visitors may view, not edit.
+    /// <c>provisioning/</c> (datasource, dashboard provider) and <c>dashboards/</c>. Anonymous visitors may view, not
+    /// edit. Locally the admin signs in with <paramref name="adminPassword"/>. Published, no password is known: Grafana
+    /// creates no admin account (never a default one) until the <c>grafana-admin</c> component of deploy/k8s gives it
+    /// a Secret the user created.
     /// </summary>
     public static IResourceBuilder<GrafanaResource> AddGrafana(
         this IDistributedApplicationBuilder builder, string name, ImageReference image, string grafanaDirectory,
         IResourceBuilder<ParameterResource> adminPassword)
     {
-        return builder.AddResource(new GrafanaResource(name))
+        var grafana = builder.AddResource(new GrafanaResource(name))
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(port: GrafanaResource.Port, targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
             .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
             .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
             .WithEnvironment("GF_SECURITY_ADMIN_USER", "admin")
-            .WithEnvironment("GF_SECURITY_ADMIN_PASSWORD", adminPassword)
             .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "true")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
             .WithEnvironment("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "/var/lib/grafana/dashboards/computeapi.json")
@@ -49,6 +50,9 @@ public static class GrafanaResourceBuilderExtensions
                 k.Service = new(Port: GrafanaResource.Port);
                 k.Scrape = new("/metrics", ScrapeVia.Service); // Grafana's own metrics, through the service-endpoints job
             });
+        return builder.ExecutionContext.IsPublishMode
+            ? grafana.WithEnvironment("GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION", "true")
+            : grafana.WithEnvironment("GF_SECURITY_ADMIN_PASSWORD", adminPassword);
     }
 
     /// <summary>Points the provisioned datasource (<c>${PROMETHEUS_URL}</c>) at <paramref name="prometheus"/> and starts after it.</summary>

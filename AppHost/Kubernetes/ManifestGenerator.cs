@@ -9,15 +9,13 @@ public sealed record ManifestSettings(string Namespace, string PartOf, string Ma
 /// <summary>One generated file: its name and the objects in it, in order.</summary>
 public sealed record ManifestFile(string Name, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects);
 
-/// <summary>A Secret kustomize generates from a file the user creates (never committed).</summary>
-public sealed record GeneratedSecret(string Name, string Namespace, string Key, string File);
-
-public sealed record Manifests(IReadOnlyList<ManifestFile> Files, IReadOnlyList<GeneratedSecret> Secrets, IReadOnlyList<ImageReference> Images);
+public sealed record Manifests(IReadOnlyList<ManifestFile> Files, IReadOnlyList<ImageReference> Images);
 
 /// <summary>
 /// Turns the app model into Kubernetes objects (the official KubernetesClient models): every resource with a
 /// <see cref="KubernetesWorkload"/> becomes a Deployment (or DaemonSet) with its Service, ConfigMaps made from
-/// its bind mounts, probes, resources and a restricted security context; secret parameters become Secrets.
+/// its bind mounts, probes, resources and a restricted security context. Secrets are never generated: a base
+/// must build from a clean checkout, and no password belongs in it.
 /// </summary>
 public sealed class ManifestGenerator(ManifestSettings settings, DistributedApplicationExecutionContext executionContext)
 {
@@ -30,7 +28,6 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             .ToList();
 
         var values = new ModelValues(executionContext, workloads);
-        var secrets = new List<GeneratedSecret>();
         var images = new List<ImageReference>();
         var files = new List<ManifestFile> { new("namespaces.yaml", Namespaces(workloads.Select(w => w.Workload))) };
         foreach (var (resource, workload) in workloads)
@@ -50,7 +47,7 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             var configMaps = ConfigMaps.Of(resource, ns, labels);
             objects.AddRange(configMaps.Select(c => c.ConfigMap));
 
-            var environment = await values.EnvironmentOf(resource, ns, secrets, cancellationToken);
+            var environment = await values.EnvironmentOf(resource, cancellationToken);
             var arguments = await ModelValues.ArgumentsOf(resource, cancellationToken);
             var pod = PodTemplates.Create(resource, workload, image, labels, environment, arguments, configMaps);
             objects.Add(workload.NodeAgent is null
@@ -63,7 +60,7 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             }
             files.Add(new($"{resource.Name}.yaml", objects));
         }
-        return new Manifests(files, secrets, images);
+        return new Manifests(files, images);
     }
 
     private List<IKubernetesObject<V1ObjectMeta>> Namespaces(IEnumerable<KubernetesWorkload> workloads)

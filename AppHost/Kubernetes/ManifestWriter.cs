@@ -15,7 +15,7 @@ public static class ManifestWriter
     public static void Write(Manifests manifests, string directory)
     {
         Directory.CreateDirectory(directory);
-        // Generated files only; a README or the user's secret files in the folder stay.
+        // Generated files only; a README or the components folder stay.
         foreach (var stale in Directory.GetFiles(directory, "*.yaml"))
         {
             if (File.ReadAllText(stale).StartsWith(Header, StringComparison.Ordinal)) File.Delete(stale);
@@ -37,12 +37,6 @@ public static class ManifestWriter
             Name = i.Registry is null ? i.Image : $"{i.Registry}/{i.Image}",
             NewTag = i.Tag,
         })],
-        SecretGenerator = [.. manifests.Secrets.Select(s => new KustomizeSecret
-        {
-            Name = s.Name,
-            Namespace = s.Namespace,
-            Files = [$"{s.Key}={s.File}"],
-        })],
     };
 
     // The kustomization file's own schema (kustomize.config.k8s.io/v1beta1), the parts used here.
@@ -52,19 +46,11 @@ public static class ManifestWriter
         public string Kind { get; init; } = "Kustomization";
         public required List<string> Resources { get; init; }
         public required List<KustomizeImage> Images { get; init; }
-        public required List<KustomizeSecret> SecretGenerator { get; init; }
     }
 
     private sealed class KustomizeImage
     {
         public required string Name { get; init; }
         public required string NewTag { get; init; }
-    }
-
-    private sealed class KustomizeSecret
-    {
-        public required string Name { get; init; }
-        public required string Namespace { get; init; }
-        public required List<string> Files { get; init; }
     }
 }

@@ -5,12 +5,12 @@ namespace CloudApp.AppHost.Kubernetes;
 
 /// <summary>
 /// Environment variables and arguments of the app model as they are inside the cluster: parameters resolved,
-/// endpoints turned into the Service URLs of the namespace, secrets into Secret references.
+/// endpoints turned into the Service URLs of the namespace.
 /// </summary>
 internal sealed class ModelValues(DistributedApplicationExecutionContext executionContext, IReadOnlyList<(IResource Resource, KubernetesWorkload Workload)> workloads)
 {
-    /// <summary>The resource's environment; secret parameters become references to Secrets, recorded in <paramref name="secrets"/>.</summary>
-    public async Task<List<V1EnvVar>> EnvironmentOf(IResource resource, string ns, List<GeneratedSecret> secrets, CancellationToken cancellationToken)
+    /// <summary>The resource's environment, as plain values.</summary>
+    public async Task<List<V1EnvVar>> EnvironmentOf(IResource resource, CancellationToken cancellationToken)
     {
         var result = new List<V1EnvVar>();
         if (!resource.TryGetEnvironmentVariables(out var callbacks)) return result;
@@ -24,16 +24,8 @@ internal sealed class ModelValues(DistributedApplicationExecutionContext executi
         {
             if (value is ParameterResource { Secret: true } secret)
             {
-                if (!secrets.Any(s => s.Name == secret.Name && s.Namespace == ns))
-                {
-                    secrets.Add(new GeneratedSecret(secret.Name, ns, "value", $"{secret.Name}.txt"));
-                }
-                result.Add(new V1EnvVar
-                {
-                    Name = name,
-                    ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret.Name, Key = "value" } },
-                });
-                continue;
+                throw new NotSupportedException($"'{resource.Name}' gets the secret parameter '{secret.Name}' in {name}: a published base "
+                    + "carries no secrets. Have the workload read a Secret the user creates (see deploy/k8s/components).");
             }
             result.Add(new V1EnvVar { Name = name, Value = await ValueOf(value, cancellationToken) });
         }

@@ -33,7 +33,7 @@ public static class PrometheusResourceBuilderExtensions
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories["/prometheus"] = "4Gi";
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
-                k.Service = new(Port: PrometheusResource.Port, NodePort: 30090); // the UI from outside the cluster, on every node
+                k.Service = new(Port: PrometheusResource.Port, NodePort: 31156); // the UI from outside the cluster, on every node
                 k.ReadsKubernetesApi = true;
             });
     }

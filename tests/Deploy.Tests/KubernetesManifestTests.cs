@@ -44,20 +44,25 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
-    public async Task KustomizeBuildsTheBase()
+    public async Task KustomizeBuildsTheCommittedBaseAsItIsAndItCarriesNoPassword()
     {
-        var objects = await Manifests.BuiltAsync();
+        // The committed folder itself, as `kubectl apply -k deploy/k8s` (or a git URL) reads it: nothing to create first.
+        var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", Manifests.Directory], TimeSpan.FromMinutes(1));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
 
         var kinds = objects.Select(o => o.GetType().Name).ToHashSet();
         Assert.Superset(new HashSet<string>
         {
             nameof(V1Namespace), nameof(V1Deployment), nameof(V1DaemonSet), nameof(V1Service), nameof(V1ConfigMap),
-            nameof(V1Secret), nameof(V1ServiceAccount), nameof(V1ClusterRole), nameof(V1ClusterRoleBinding),
+            nameof(V1ServiceAccount), nameof(V1ClusterRole), nameof(V1ClusterRoleBinding),
         }, kinds);
-        var secret = Assert.Single(objects.OfType<V1Secret>());
-        Assert.StartsWith("grafana-admin-password-", secret.Metadata.Name); // kustomize's content hash
-        var grafana = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "grafana");
-        Assert.Contains(grafana.Spec.Template.Spec.Containers[0].Env, e => e.ValueFrom?.SecretKeyRef?.Name == secret.Metadata.Name);
+        Assert.Empty(objects.OfType<V1Secret>());
+        // No password, and no admin account created with a default one: anonymous visitors may view.
+        var grafana = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "grafana").Spec.Template.Spec.Containers[0];
+        Assert.DoesNotContain(grafana.Env, e => e.Name.StartsWith("GF_SECURITY_ADMIN_PASSWORD", StringComparison.Ordinal));
+        Assert.Contains(grafana.Env, e => e.Name == "GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION" && e.Value == "true");
+        Assert.Contains(grafana.Env, e => e.Name == "GF_AUTH_ANONYMOUS_ORG_ROLE" && e.Value == "Viewer");
     }
 
     [Fact]
@@ -250,16 +255,37 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
-    public void GrafanasPasswordIsGeneratedFromAFileThatIsNeverCommitted()
+    public async Task TheGrafanaAdminComponentReadsTheSecretTheDocumentedCommandCreatesWithNoTrailingNewline()
     {
-        var kustomization = File.ReadAllText(Path.Combine(Manifests.Directory, "kustomization.yaml"));
-        Assert.Contains("value=grafana-admin-password.txt", kustomization);
+        var component = Path.Combine(Manifests.Directory, "components", "grafana-admin", "kustomization.yaml");
+        var command = File.ReadAllLines(component).Select(l => l.TrimStart('#').Trim()).Single(l => l.StartsWith("kubectl ", StringComparison.Ordinal));
 
-        var ignored = File.ReadAllLines(Repository.Path(".gitignore"));
-        Assert.Contains("deploy/k8s/grafana-admin-password.txt", ignored);
-        Assert.False(File.Exists(Path.Combine(Manifests.Directory, "grafana-admin-password.txt")) && IsTracked("deploy/k8s/grafana-admin-password.txt"));
+        // The command exactly as documented, made client-side only: the Secret it would create.
+        var created = await ExternalProgram.RunAsync("bash", ["-c", command + " --dry-run=client -o yaml"], TimeSpan.FromMinutes(1));
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var secret = k8s.KubernetesYaml.Deserialize<V1Secret>(created.Output);
+        var password = System.Text.Encoding.UTF8.GetString(secret.Data["password"]);
+        Assert.Equal(32, password.Length);
+        Assert.DoesNotContain('\n', password);
+
+        // An overlay with the component: Grafana creates its admin with that Secret's password.
+        var (result, copy) = await Manifests.KustomizeAsync(root =>
+            File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "resources: [base]\ncomponents: [base/components/grafana-admin]\n"));
+        try
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var grafana = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true).OfType<V1Deployment>()
+                .Single(d => d.Metadata.Name == "grafana").Spec.Template.Spec;
+            var volume = Assert.Single(grafana.Volumes, v => v.Secret is not null);
+            Assert.Equal((secret.Metadata.Name, secret.Metadata.NamespaceProperty), (volume.Secret.SecretName, "cloudapp"));
+            var container = grafana.Containers[0];
+            var mount = Assert.Single(container.VolumeMounts, m => m.Name == volume.Name);
+            Assert.Contains(container.Env, e => e.Name == "GF_SECURITY_ADMIN_PASSWORD__FILE" && e.Value == $"{mount.MountPath}/password");
+            Assert.Contains(container.Env, e => e.Name == "GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION" && e.Value == "false");
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
     }
-
-    private static bool IsTracked(string path) =>
-        ExternalProgram.RunAsync("git", ["ls-files", "--error-unmatch", path], TimeSpan.FromSeconds(30)).GetAwaiter().GetResult().ExitCode == 0;
 }

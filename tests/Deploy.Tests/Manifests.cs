@@ -15,17 +15,17 @@ internal static class Manifests
     public static IReadOnlyList<object> Committed() =>
         [.. YamlFiles.SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), typeMap: null, strict: true))];
 
-    /// <summary>Runs <c>kubectl kustomize</c> on a copy of the base with a throwaway secret file, as a user would.</summary>
+    /// <summary>Runs <c>kubectl kustomize</c> on a copy of the base (in <c>base/</c>), or on an overlay <paramref name="prepare"/> writes beside it.</summary>
     public static async Task<(ExternalProgram.Result Result, string Directory)> KustomizeAsync(Action<string>? prepare = null)
     {
         var copy = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cloudapp-k8s-{Guid.NewGuid():N}");
         var @base = System.IO.Path.Combine(copy, "base");
-        System.IO.Directory.CreateDirectory(@base);
-        foreach (var file in System.IO.Directory.GetFiles(Directory, "*.yaml"))
+        foreach (var file in System.IO.Directory.GetFiles(Directory, "*", SearchOption.AllDirectories))
         {
-            File.Copy(file, System.IO.Path.Combine(@base, System.IO.Path.GetFileName(file)));
+            var destination = System.IO.Path.Combine(@base, System.IO.Path.GetRelativePath(Directory, file));
+            System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
         }
-        await File.WriteAllTextAsync(System.IO.Path.Combine(@base, "grafana-admin-password.txt"), "a-test-password-only");
         prepare?.Invoke(copy);
         var target = System.IO.File.Exists(System.IO.Path.Combine(copy, "kustomization.yaml")) ? copy : @base;
         var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", target], TimeSpan.FromMinutes(1));

@@ -1,10 +1,13 @@
-using System.Security.Cryptography;
 using System.Text;
 using k8s.Models;
 
 namespace CloudApp.AppHost.Kubernetes;
 
-/// <summary>Read-only bind mounts of the app model as ConfigMaps: the same files locally and in the cluster.</summary>
+/// <summary>
+/// Read-only bind mounts of the app model as ConfigMaps: the same files locally and in the cluster. They are written
+/// as kustomize generators, so each ConfigMap's name carries a hash of its content and a changed file (or an
+/// overlay's patch of it) changes the pod template that mounts it: pods roll as they would for a new image.
+/// </summary>
 internal static class ConfigMaps
 {
     public sealed record Mounted(V1ConfigMap ConfigMap, string MountPath, string? SubPath);
@@ -55,20 +58,6 @@ internal static class ConfigMaps
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
         Data = files.ToDictionary(f => Path.GetFileName(f), f => File.ReadAllText(f).ReplaceLineEndings("\n")),
     };
-
-    /// <summary>A hash of the ConfigMaps' content: a pod template annotation, so pods roll when configuration changes.</summary>
-    public static string Checksum(IEnumerable<V1ConfigMap> configMaps)
-    {
-        var text = new StringBuilder();
-        foreach (var map in configMaps)
-        {
-            foreach (var (key, value) in map.Data.OrderBy(d => d.Key, StringComparer.Ordinal))
-            {
-                text.Append(map.Metadata.Name).Append('/').Append(key).Append('\n').Append(value).Append('\n');
-            }
-        }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
-    }
 
     /// <summary>A name that Kubernetes accepts, made from a file or folder name.</summary>
     public static string Slug(string value)

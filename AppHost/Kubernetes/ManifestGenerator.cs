@@ -9,7 +9,8 @@ public sealed record ManifestSettings(string Namespace, string PartOf, string Ma
 /// <summary>One generated file: its name and the objects in it, in order.</summary>
 public sealed record ManifestFile(string Name, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects);
 
-public sealed record Manifests(IReadOnlyList<ManifestFile> Files, IReadOnlyList<ImageReference> Images);
+/// <summary>The objects by file, the ConfigMaps (written as kustomize generators) and the images they use.</summary>
+public sealed record Manifests(IReadOnlyList<ManifestFile> Files, IReadOnlyList<V1ConfigMap> ConfigMaps, IReadOnlyList<ImageReference> Images);
 
 /// <summary>
 /// Turns the app model into Kubernetes objects (the official KubernetesClient models): every resource with a
@@ -29,6 +30,7 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
 
         var values = new ModelValues(executionContext, workloads);
         var images = new List<ImageReference>();
+        var generatedConfigMaps = new List<V1ConfigMap>();
         var files = new List<ManifestFile> { new("namespaces.yaml", Namespaces(workloads.Select(w => w.Workload))) };
         foreach (var (resource, workload) in workloads)
         {
@@ -45,7 +47,7 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             }
 
             var configMaps = ConfigMaps.Of(resource, ns, labels);
-            objects.AddRange(configMaps.Select(c => c.ConfigMap));
+            generatedConfigMaps.AddRange(configMaps.Select(c => c.ConfigMap));
 
             var environment = await values.EnvironmentOf(resource, cancellationToken);
             var arguments = await ModelValues.ArgumentsOf(resource, cancellationToken);
@@ -60,7 +62,7 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             }
             files.Add(new($"{resource.Name}.yaml", objects));
         }
-        return new Manifests(files, images);
+        return new Manifests(files, generatedConfigMaps, images);
     }
 
     private List<IKubernetesObject<V1ObjectMeta>> Namespaces(IEnumerable<KubernetesWorkload> workloads)

@@ -2,10 +2,16 @@ using k8s;
 
 namespace CloudApp.AppHost.Kubernetes;
 
-/// <summary>Writes generated manifests as a kustomize base: one YAML file per workload plus kustomization.yaml.</summary>
+/// <summary>
+/// Writes generated manifests as a kustomize base: one YAML file per workload, the ConfigMaps' files under
+/// <see cref="ConfigDirectory"/> (one folder per ConfigMap) with a configMapGenerator each, and kustomization.yaml.
+/// </summary>
 public static class ManifestWriter
 {
     public const string KustomizationFile = "kustomization.yaml";
+
+    /// <summary>The folder of the ConfigMaps' files, inside the base (kustomize reads files only below a kustomization).</summary>
+    public const string ConfigDirectory = "config";
 
     private const string Header =
         "# Generated from the AppHost's app model by\n"
@@ -25,6 +31,18 @@ public static class ManifestWriter
         {
             File.WriteAllText(Path.Combine(directory, file.Name), Header + KubernetesYaml.SerializeAll(file.Objects).TrimEnd() + "\n");
         }
+
+        // The whole folder is generated: a ConfigMap or file that is gone from the model goes from here too.
+        var config = Path.Combine(directory, ConfigDirectory);
+        if (Directory.Exists(config)) Directory.Delete(config, recursive: true);
+        foreach (var map in manifests.ConfigMaps)
+        {
+            Directory.CreateDirectory(Path.Combine(config, map.Metadata.Name));
+            foreach (var (key, value) in map.Data)
+            {
+                File.WriteAllText(Path.Combine(config, map.Metadata.Name, key), value);
+            }
+        }
         File.WriteAllText(Path.Combine(directory, KustomizationFile), Header + KubernetesYaml.Serialize(KustomizationOf(manifests)).TrimEnd() + "\n");
     }
 
@@ -37,6 +55,13 @@ public static class ManifestWriter
             Name = i.Registry is null ? i.Image : $"{i.Registry}/{i.Image}",
             NewTag = i.Tag,
         })],
+        ConfigMapGenerator = [.. manifests.ConfigMaps.Select(m => new KustomizeConfigMap
+        {
+            Name = m.Metadata.Name,
+            Namespace = m.Metadata.NamespaceProperty,
+            Files = [.. m.Data.Keys.Order(StringComparer.Ordinal).Select(k => $"{ConfigDirectory}/{m.Metadata.Name}/{k}")],
+            Options = new KustomizeGeneratorOptions { Labels = new SortedDictionary<string, string>(m.Metadata.Labels, StringComparer.Ordinal) },
+        })],
     };
 
     // The kustomization file's own schema (kustomize.config.k8s.io/v1beta1), the parts used here.
@@ -46,11 +71,25 @@ public static class ManifestWriter
         public string Kind { get; init; } = "Kustomization";
         public required List<string> Resources { get; init; }
         public required List<KustomizeImage> Images { get; init; }
+        public required List<KustomizeConfigMap> ConfigMapGenerator { get; init; }
     }
 
     private sealed class KustomizeImage
     {
         public required string Name { get; init; }
         public required string NewTag { get; init; }
+    }
+
+    private sealed class KustomizeConfigMap
+    {
+        public required string Name { get; init; }
+        public required string Namespace { get; init; }
+        public required List<string> Files { get; init; }
+        public required KustomizeGeneratorOptions Options { get; init; }
+    }
+
+    private sealed class KustomizeGeneratorOptions
+    {
+        public required SortedDictionary<string, string> Labels { get; init; }
     }
 }

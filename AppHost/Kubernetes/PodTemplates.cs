@@ -16,11 +16,6 @@ internal static class PodTemplates
         var (volumes, mounts) = Volumes(workload, configMaps);
 
         var annotations = new Dictionary<string, string>();
-        if (configMaps.Count > 0)
-        {
-            // Pods roll when configuration changes, as they would with a changed image.
-            annotations[ConfigChecksumAnnotation] = ConfigMaps.Checksum(configMaps.Select(c => c.ConfigMap));
-        }
         if (workload.Scrape is { Via: ScrapeVia.Pod } scrape)
         {
             foreach (var (key, value) in Workloads.ScrapeAnnotations(scrape, port)) annotations[key] = value;
@@ -49,8 +44,6 @@ internal static class PodTemplates
             },
         };
     }
-
-    public const string ConfigChecksumAnnotation = "checksum/config";
 
     private static V1Container Container(
         string name, KubernetesWorkload workload, ImageReference image, int port, List<V1EnvVar> environment, List<string> arguments,

@@ -27,8 +27,13 @@ public sealed class KubernetesManifestTests
                 TimeSpan.FromMinutes(3), environment);
             Assert.True(result.ExitCode == 0, result.ToString());
 
-            var fresh = Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-            var committed = Directory.GetFiles(Manifests.Directory, "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            // Every generated file, the ConfigMaps' files under config/ included; components/ is written by hand.
+            List<string> Files(string root) => [.. Directory.GetFiles(root, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(root, f))
+                .Where(f => !f.StartsWith("components" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal)];
+            var fresh = Files(output);
+            var committed = Files(Manifests.Directory);
             Assert.Equal(fresh, committed);
             foreach (var file in fresh)
             {
@@ -233,9 +238,11 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
-    public void ConfigMapsCarryTheDeployFilesUnchanged()
+    public async Task ConfigMapsCarryTheDeployFilesUnchanged()
     {
-        var configMaps = Manifests.Committed().OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name);
+        // Generated names end in a hash of the content (prometheus-config-m92fd964d5): keyed here without it.
+        var configMaps = (await Manifests.BuiltAsync()).OfType<V1ConfigMap>()
+            .ToDictionary(c => c.Metadata.Name[..c.Metadata.Name.LastIndexOf('-')]);
 
         AssertSame(configMaps["prometheus-config"], Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
         AssertSame(configMaps["alertmanager-config"], Repository.Path("deploy", "alertmanager", "alertmanager.yml"));
@@ -252,6 +259,48 @@ public sealed class KubernetesManifestTests
 
         static void AssertSame(V1ConfigMap map, string file) =>
             Assert.True(map.Data[Path.GetFileName(file)] == File.ReadAllText(file), $"{map.Metadata.Name} differs from {file}");
+    }
+
+    [Fact]
+    public async Task AnOverlayThatChangesPrometheusConfigurationRollsItsPods()
+    {
+        static string ConfigMapOf(IEnumerable<object> objects) =>
+            objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus").Spec.Template.Spec.Volumes
+                .Single(v => v.Name == "prometheus-config").ConfigMap.Name;
+
+        var before = ConfigMapOf(await Manifests.BuiltAsync());
+        var (result, copy) = await Manifests.KustomizeAsync(root =>
+        {
+            // An overlay's own prometheus.yml, here the base's with a longer scrape interval.
+            var changed = File.ReadAllText(Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"))
+                .Replace("scrape_interval: 15s", "scrape_interval: 30s", StringComparison.Ordinal);
+            Assert.Contains("scrape_interval: 30s", changed);
+            File.WriteAllText(Path.Combine(root, "prometheus.yml"), changed);
+            File.WriteAllText(Path.Combine(root, "kustomization.yaml"), """
+                resources: [base]
+                configMapGenerator:
+                  - name: prometheus-config
+                    namespace: cloudapp
+                    behavior: replace
+                    files: [prometheus.yml]
+                """);
+        });
+        try
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+            var after = ConfigMapOf(objects);
+
+            // A new name in the pod template is a new pod template: the Deployment rolls out the new configuration.
+            Assert.NotEqual(before, after);
+            Assert.StartsWith("prometheus-config-", after);
+            var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == after);
+            Assert.Contains("scrape_interval: 30s", config.Data["prometheus.yml"]);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
     }
 
     [Fact]

@@ -27,8 +27,8 @@ public static class KubernetesPublishingExtensions
                 : context.Services.GetRequiredService<IPipelineOutputService>().GetOutputDirectory();
             var manifests = await new ManifestGenerator(settings, context.ExecutionContext).GenerateAsync(context.Model, context.CancellationToken);
             ManifestWriter.Write(manifests, output);
-            context.Logger.LogInformation("Wrote {Count} Kubernetes manifest files and {Kustomization} to {Output}",
-                manifests.Files.Count, ManifestWriter.KustomizationFile, output);
+            context.Logger.LogInformation("Wrote the kustomize base ({Count} files) and its {NodeAgents}/ folder to {Output}",
+                manifests.Application.Files.Count, Manifests.NodeAgentsDirectory, output);
         }, requiredBy: WellKnownPipelineSteps.Publish);
         return builder;
     }

@@ -9,8 +9,23 @@ public sealed record ManifestSettings(string Namespace, string PartOf, string Ma
 /// <summary>One generated file: its name and the objects in it, in order.</summary>
 public sealed record ManifestFile(string Name, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects);
 
-/// <summary>The objects by file, the ConfigMaps (written as kustomize generators) and the images they use.</summary>
-public sealed record Manifests(IReadOnlyList<ManifestFile> Files, IReadOnlyList<V1ConfigMap> ConfigMaps, IReadOnlyList<ImageReference> Images);
+/// <summary>
+/// One kustomization: its folder below the output (empty for the base itself), its objects by file, its ConfigMaps
+/// (written as kustomize generators) and the images it uses.
+/// </summary>
+public sealed record ManifestSet(string Directory, IReadOnlyList<ManifestFile> Files, IReadOnlyList<V1ConfigMap> ConfigMaps, IReadOnlyList<ImageReference> Images);
+
+/// <summary>
+/// The application (the base) and, in a kustomization of their own, the node agents: they need a privileged
+/// namespace, and keeping it out of the base lets an overlay move the application with <c>namespace:</c>.
+/// </summary>
+public sealed record Manifests(ManifestSet Application, ManifestSet NodeAgents)
+{
+    /// <summary>The node agents' folder, below the base.</summary>
+    public const string NodeAgentsDirectory = "node-agent";
+
+    public IEnumerable<ManifestSet> Sets => [Application, NodeAgents];
+}
 
 /// <summary>
 /// Turns the app model into Kubernetes objects (the official KubernetesClient models): every resource with a
@@ -29,14 +44,13 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             .ToList();
 
         var values = new ModelValues(executionContext, workloads);
-        var images = new List<ImageReference>();
-        var generatedConfigMaps = new List<V1ConfigMap>();
-        var files = new List<ManifestFile> { new("namespaces.yaml", Namespaces(workloads.Select(w => w.Workload))) };
+        var application = new SetBuilder([new("namespaces.yaml", [Namespace(settings.Namespace, "restricted")])]);
+        var agentNamespaces = workloads.Select(w => w.Workload.NodeAgent?.Namespace).OfType<string>().Distinct(StringComparer.Ordinal);
+        var agents = new SetBuilder([new("namespaces.yaml", [.. agentNamespaces.Select(n => Namespace(n, "privileged"))])]);
         foreach (var (resource, workload) in workloads)
         {
             var objects = new List<IKubernetesObject<V1ObjectMeta>>();
             var image = ImageOf(resource, workload);
-            images.Add(image);
             var ns = workload.NodeAgent?.Namespace ?? settings.Namespace;
             var labels = Labels(resource.Name, workload.Component, image.Tag);
             var selector = SelectorLabels(resource.Name);
@@ -47,8 +61,6 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             }
 
             var configMaps = ConfigMaps.Of(resource, ns, labels);
-            generatedConfigMaps.AddRange(configMaps.Select(c => c.ConfigMap));
-
             var environment = await values.EnvironmentOf(resource, cancellationToken);
             var arguments = await ModelValues.ArgumentsOf(resource, cancellationToken);
             var pod = PodTemplates.Create(resource, workload, image, labels, environment, arguments, configMaps);
@@ -60,21 +72,24 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             {
                 objects.Add(Workloads.Service(resource.Name, ns, labels, selector, service, workload.Scrape, ContainerPort(resource, workload)));
             }
-            files.Add(new($"{resource.Name}.yaml", objects));
+            (workload.NodeAgent is null ? application : agents).Add(new($"{resource.Name}.yaml", objects), configMaps.Select(c => c.ConfigMap), image);
         }
-        return new Manifests(files, generatedConfigMaps, images);
+        return new Manifests(application.Build(""), agents.Build(Manifests.NodeAgentsDirectory));
     }
 
-    private List<IKubernetesObject<V1ObjectMeta>> Namespaces(IEnumerable<KubernetesWorkload> workloads)
+    private sealed class SetBuilder(List<ManifestFile> files)
     {
-        // The app's namespace enforces the "restricted" Pod Security Standard; node agents need host access,
-        // so they get a namespace of their own where only they run.
-        var list = new List<IKubernetesObject<V1ObjectMeta>> { Namespace(settings.Namespace, "restricted") };
-        foreach (var agent in workloads.Select(w => w.NodeAgent?.Namespace).OfType<string>().Distinct(StringComparer.Ordinal))
+        private readonly List<V1ConfigMap> _configMaps = [];
+        private readonly List<ImageReference> _images = [];
+
+        public void Add(ManifestFile file, IEnumerable<V1ConfigMap> configMaps, ImageReference image)
         {
-            list.Add(Namespace(agent, "privileged"));
+            files.Add(file);
+            _configMaps.AddRange(configMaps);
+            _images.Add(image);
         }
-        return list;
+
+        public ManifestSet Build(string directory) => new(directory, files, _configMaps, _images);
     }
 
     private V1Namespace Namespace(string name, string podSecurity) => new()

@@ -20,6 +20,14 @@ public static class ManifestWriter
 
     public static void Write(Manifests manifests, string directory)
     {
+        foreach (var set in manifests.Sets)
+        {
+            Write(set, Path.Combine(directory, set.Directory));
+        }
+    }
+
+    private static void Write(ManifestSet set, string directory)
+    {
         Directory.CreateDirectory(directory);
         // Generated files only; a README or the components folder stay.
         foreach (var stale in Directory.GetFiles(directory, "*.yaml"))
@@ -27,7 +35,7 @@ public static class ManifestWriter
             if (File.ReadAllText(stale).StartsWith(Header, StringComparison.Ordinal)) File.Delete(stale);
         }
 
-        foreach (var file in manifests.Files)
+        foreach (var file in set.Files)
         {
             File.WriteAllText(Path.Combine(directory, file.Name), Header + KubernetesYaml.SerializeAll(file.Objects).TrimEnd() + "\n");
         }
@@ -35,7 +43,7 @@ public static class ManifestWriter
         // The whole folder is generated: a ConfigMap or file that is gone from the model goes from here too.
         var config = Path.Combine(directory, ConfigDirectory);
         if (Directory.Exists(config)) Directory.Delete(config, recursive: true);
-        foreach (var map in manifests.ConfigMaps)
+        foreach (var map in set.ConfigMaps)
         {
             Directory.CreateDirectory(Path.Combine(config, map.Metadata.Name));
             foreach (var (key, value) in map.Data)
@@ -43,19 +51,19 @@ public static class ManifestWriter
                 File.WriteAllText(Path.Combine(config, map.Metadata.Name, key), value);
             }
         }
-        File.WriteAllText(Path.Combine(directory, KustomizationFile), Header + KubernetesYaml.Serialize(KustomizationOf(manifests)).TrimEnd() + "\n");
+        File.WriteAllText(Path.Combine(directory, KustomizationFile), Header + KubernetesYaml.Serialize(KustomizationOf(set)).TrimEnd() + "\n");
     }
 
-    private static Kustomization KustomizationOf(Manifests manifests) => new()
+    private static Kustomization KustomizationOf(ManifestSet set) => new()
     {
-        Resources = [.. manifests.Files.Select(f => f.Name)],
+        Resources = [.. set.Files.Select(f => f.Name)],
         // Listed so a user can see where to point an image at a registry of theirs: kustomize edit set image ...
-        Images = [.. manifests.Images.Distinct().Select(i => new KustomizeImage
+        Images = [.. set.Images.Distinct().Select(i => new KustomizeImage
         {
             Name = i.Registry is null ? i.Image : $"{i.Registry}/{i.Image}",
             NewTag = i.Tag,
         })],
-        ConfigMapGenerator = [.. manifests.ConfigMaps.Select(m => new KustomizeConfigMap
+        ConfigMapGenerator = set.ConfigMaps.Count == 0 ? null : [.. set.ConfigMaps.Select(m => new KustomizeConfigMap
         {
             Name = m.Metadata.Name,
             Namespace = m.Metadata.NamespaceProperty,
@@ -71,7 +79,7 @@ public static class ManifestWriter
         public string Kind { get; init; } = "Kustomization";
         public required List<string> Resources { get; init; }
         public required List<KustomizeImage> Images { get; init; }
-        public required List<KustomizeConfigMap> ConfigMapGenerator { get; init; }
+        public List<KustomizeConfigMap>? ConfigMapGenerator { get; init; }
     }
 
     private sealed class KustomizeImage

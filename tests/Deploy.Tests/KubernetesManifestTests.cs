@@ -51,10 +51,14 @@ public sealed class KubernetesManifestTests
     [Fact]
     public async Task KustomizeBuildsTheCommittedBaseAsItIsAndItCarriesNoPassword()
     {
-        // The committed folder itself, as `kubectl apply -k deploy/k8s` (or a git URL) reads it: nothing to create first.
-        var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", Manifests.Directory], TimeSpan.FromMinutes(1));
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+        // The committed folders themselves, as `kubectl apply -k deploy/k8s` (or a git URL) reads them: nothing to create first.
+        var objects = new List<object>();
+        foreach (var folder in new[] { Manifests.Directory, Path.Combine(Manifests.Directory, "node-agent") })
+        {
+            var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", folder], TimeSpan.FromMinutes(1));
+            Assert.True(result.ExitCode == 0, result.ToString());
+            objects.AddRange(k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true));
+        }
 
         var kinds = objects.Select(o => o.GetType().Name).ToHashSet();
         Assert.Superset(new HashSet<string>

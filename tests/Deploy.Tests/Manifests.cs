@@ -3,13 +3,16 @@ using k8s.Models;
 
 namespace CloudApp.Deploy.Tests;
 
-/// <summary>The committed kustomize base (deploy/k8s), and what kustomize builds from it.</summary>
+/// <summary>The committed kustomize base (deploy/k8s) and its node-agent folder, and what kustomize builds from them.</summary>
 internal static class Manifests
 {
     public static string Directory => Repository.Path("deploy", "k8s");
 
+    /// <summary>The generated object files: the base's and its node-agent folder's (not kustomizations, overlays or components).</summary>
     public static IReadOnlyList<string> YamlFiles =>
-        [.. System.IO.Directory.GetFiles(Directory, "*.yaml").Where(f => System.IO.Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal)];
+        [.. new[] { Directory, System.IO.Path.Combine(Directory, "node-agent") }
+            .SelectMany(d => System.IO.Directory.GetFiles(d, "*.yaml"))
+            .Where(f => System.IO.Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal)];
 
     /// <summary>Every object of the committed files, read strictly: an unknown field fails.</summary>
     public static IReadOnlyList<object> Committed() =>
@@ -32,9 +35,11 @@ internal static class Manifests
         return (result, copy);
     }
 
+    /// <summary>The whole application as generated: the base and the node agents.</summary>
     public static async Task<IReadOnlyList<object>> BuiltAsync()
     {
-        var (result, copy) = await KustomizeAsync();
+        var (result, copy) = await KustomizeAsync(root =>
+            File.WriteAllText(System.IO.Path.Combine(root, "kustomization.yaml"), "resources: [base, base/node-agent]\n"));
         try
         {
             Assert.True(result.ExitCode == 0, $"kubectl kustomize failed: {result}");

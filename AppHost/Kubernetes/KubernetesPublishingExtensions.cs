@@ -27,8 +27,8 @@ public static class KubernetesPublishingExtensions
                 : context.Services.GetRequiredService<IPipelineOutputService>().GetOutputDirectory();
             var manifests = await new ManifestGenerator(settings, context.ExecutionContext).GenerateAsync(context.Model, context.CancellationToken);
             ManifestWriter.Write(manifests, output);
-            context.Logger.LogInformation("Wrote the kustomize base ({Count} files) and its {NodeAgents}/ folder to {Output}",
-                manifests.Application.Files.Count, Manifests.NodeAgentsDirectory, output);
+            context.Logger.LogInformation("Wrote the kustomize base ({Count} files) to {Output}/{Base}, the node agents to {NodeAgents}/",
+                manifests.Application.Files.Count, output, Manifests.ApplicationDirectory, Manifests.NodeAgentsDirectory);
         }, requiredBy: WellKnownPipelineSteps.Publish);
         return builder;
     }

@@ -17,11 +17,14 @@ public sealed record ManifestSet(string Directory, IReadOnlyList<ManifestFile> F
 
 /// <summary>
 /// The application (the base) and, in a kustomization of their own, the node agents: they need a privileged
-/// namespace, and keeping it out of the base lets an overlay move the application with <c>namespace:</c>.
+/// namespace, and keeping it out of the base lets an overlay move the application with <c>namespace:</c>. A
+/// kustomization above both is the whole deployment. Overlays live beside them (kustomize refuses an overlay
+/// inside the folder of a kustomization it uses).
 /// </summary>
 public sealed record Manifests(ManifestSet Application, ManifestSet NodeAgents)
 {
-    /// <summary>The node agents' folder, below the base.</summary>
+    public const string ApplicationDirectory = "base";
+
     public const string NodeAgentsDirectory = "node-agent";
 
     public IEnumerable<ManifestSet> Sets => [Application, NodeAgents];
@@ -74,7 +77,7 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             }
             (workload.NodeAgent is null ? application : agents).Add(new($"{resource.Name}.yaml", objects), configMaps.Select(c => c.ConfigMap), image);
         }
-        return new Manifests(application.Build(""), agents.Build(Manifests.NodeAgentsDirectory));
+        return new Manifests(application.Build(Manifests.ApplicationDirectory), agents.Build(Manifests.NodeAgentsDirectory));
     }
 
     private sealed class SetBuilder(List<ManifestFile> files)

@@ -24,6 +24,9 @@ public static class ManifestWriter
         {
             Write(set, Path.Combine(directory, set.Directory));
         }
+        // The whole deployment: `kubectl apply -k deploy/k8s`.
+        var whole = new Kustomization { Resources = [.. manifests.Sets.Select(s => s.Directory)] };
+        File.WriteAllText(Path.Combine(directory, KustomizationFile), Header + KubernetesYaml.Serialize(whole).TrimEnd() + "\n");
     }
 
     private static void Write(ManifestSet set, string directory)
@@ -78,7 +81,7 @@ public static class ManifestWriter
         public string ApiVersion { get; init; } = "kustomize.config.k8s.io/v1beta1";
         public string Kind { get; init; } = "Kustomization";
         public required List<string> Resources { get; init; }
-        public required List<KustomizeImage> Images { get; init; }
+        public List<KustomizeImage>? Images { get; init; }
         public List<KustomizeConfigMap>? ConfigMapGenerator { get; init; }
     }
 

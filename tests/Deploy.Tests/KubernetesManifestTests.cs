@@ -27,10 +27,11 @@ public sealed class KubernetesManifestTests
                 TimeSpan.FromMinutes(3), environment);
             Assert.True(result.ExitCode == 0, result.ToString());
 
-            // Every generated file, the ConfigMaps' files under config/ included; components/ is written by hand.
+            // Every generated file, the ConfigMaps' files under config/ included; components/ and overlays/ are written by hand.
             List<string> Files(string root) => [.. Directory.GetFiles(root, "*", SearchOption.AllDirectories)
                 .Select(f => Path.GetRelativePath(root, f))
-                .Where(f => !f.StartsWith("components" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                .Where(f => !f.StartsWith("components" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+                    && !f.StartsWith("overlays" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal)];
             var fresh = Files(output);
             var committed = Files(Manifests.Directory);
@@ -53,7 +54,7 @@ public sealed class KubernetesManifestTests
     {
         // The committed folders themselves, as `kubectl apply -k deploy/k8s` (or a git URL) reads them: nothing to create first.
         var objects = new List<object>();
-        foreach (var folder in new[] { Manifests.Directory, Path.Combine(Manifests.Directory, "node-agent") })
+        foreach (var folder in new[] { Path.Combine(Manifests.Directory, "base"), Path.Combine(Manifests.Directory, "node-agent") })
         {
             var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", folder], TimeSpan.FromMinutes(1));
             Assert.True(result.ExitCode == 0, result.ToString());
@@ -229,7 +230,7 @@ public sealed class KubernetesManifestTests
         var (result, copy) = await Manifests.KustomizeAsync(dir => File.WriteAllText(Path.Combine(dir, "kustomization.yaml"), """
             apiVersion: kustomize.config.k8s.io/v1beta1
             kind: Kustomization
-            resources: [base]
+            resources: [k8s]
             images:
               - name: cloudapp/computeapi
                 newName: registry.example.com/team/computeapi
@@ -281,7 +282,7 @@ public sealed class KubernetesManifestTests
             Assert.Contains("scrape_interval: 30s", changed);
             File.WriteAllText(Path.Combine(root, "prometheus.yml"), changed);
             File.WriteAllText(Path.Combine(root, "kustomization.yaml"), """
-                resources: [base]
+                resources: [k8s/base]
                 configMapGenerator:
                   - name: prometheus-config
                     namespace: cloudapp
@@ -323,7 +324,7 @@ public sealed class KubernetesManifestTests
 
         // An overlay with the component: Grafana creates its admin with that Secret's password.
         var (result, copy) = await Manifests.KustomizeAsync(root =>
-            File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "resources: [base]\ncomponents: [base/components/grafana-admin]\n"));
+            File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "resources: [k8s/base]\ncomponents: [k8s/components/grafana-admin]\n"));
         try
         {
             Assert.True(result.ExitCode == 0, result.ToString());

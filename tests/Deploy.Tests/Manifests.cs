@@ -3,26 +3,32 @@ using k8s.Models;
 
 namespace CloudApp.Deploy.Tests;
 
-/// <summary>The committed kustomize base (deploy/k8s) and its node-agent folder, and what kustomize builds from them.</summary>
+/// <summary>
+/// The committed kustomizations (deploy/k8s: the generated base/ and node-agent/ and the kustomization of both; the
+/// hand-written components/ and overlays/), and what kustomize builds from them.
+/// </summary>
 internal static class Manifests
 {
     public static string Directory => Repository.Path("deploy", "k8s");
 
-    /// <summary>The generated object files: the base's and its node-agent folder's (not kustomizations, overlays or components).</summary>
+    /// <summary>The generated object files: the base's and the node agents' (not kustomizations, overlays or components).</summary>
     public static IReadOnlyList<string> YamlFiles =>
-        [.. new[] { Directory, System.IO.Path.Combine(Directory, "node-agent") }
-            .SelectMany(d => System.IO.Directory.GetFiles(d, "*.yaml"))
+        [.. new[] { "base", "node-agent" }
+            .SelectMany(d => System.IO.Directory.GetFiles(System.IO.Path.Combine(Directory, d), "*.yaml"))
             .Where(f => System.IO.Path.GetFileName(f) != "kustomization.yaml").Order(StringComparer.Ordinal)];
 
     /// <summary>Every object of the committed files, read strictly: an unknown field fails.</summary>
     public static IReadOnlyList<object> Committed() =>
         [.. YamlFiles.SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), typeMap: null, strict: true))];
 
-    /// <summary>Runs <c>kubectl kustomize</c> on a copy of the base (in <c>base/</c>), or on an overlay <paramref name="prepare"/> writes beside it.</summary>
+    /// <summary>
+    /// Runs <c>kubectl kustomize</c> on a copy of deploy/k8s (in <c>k8s/</c>), or on an overlay <paramref name="prepare"/>
+    /// writes beside it (e.g. <c>resources: [k8s/base]</c>).
+    /// </summary>
     public static async Task<(ExternalProgram.Result Result, string Directory)> KustomizeAsync(Action<string>? prepare = null)
     {
         var copy = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cloudapp-k8s-{Guid.NewGuid():N}");
-        var @base = System.IO.Path.Combine(copy, "base");
+        var @base = System.IO.Path.Combine(copy, "k8s");
         foreach (var file in System.IO.Directory.GetFiles(Directory, "*", SearchOption.AllDirectories))
         {
             var destination = System.IO.Path.Combine(@base, System.IO.Path.GetRelativePath(Directory, file));
@@ -35,11 +41,11 @@ internal static class Manifests
         return (result, copy);
     }
 
-    /// <summary>The whole application as generated: the base and the node agents.</summary>
-    public static async Task<IReadOnlyList<object>> BuiltAsync()
+    /// <summary>The whole deployment as generated (deploy/k8s: the base and the node agents), or <paramref name="folder"/> of it.</summary>
+    public static async Task<IReadOnlyList<object>> BuiltAsync(string folder = ".")
     {
         var (result, copy) = await KustomizeAsync(root =>
-            File.WriteAllText(System.IO.Path.Combine(root, "kustomization.yaml"), "resources: [base, base/node-agent]\n"));
+            File.WriteAllText(System.IO.Path.Combine(root, "kustomization.yaml"), $"resources: [k8s/{folder}]\n"));
         try
         {
             Assert.True(result.ExitCode == 0, $"kubectl kustomize failed: {result}");

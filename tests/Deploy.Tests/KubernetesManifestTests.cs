@@ -171,10 +171,13 @@ public sealed class KubernetesManifestTests
         Assert.Equal("NodePort", prometheus.Spec.Type);
     }
 
-    [Fact]
-    public async Task EveryContainerHasResourcesAndTheRestrictedSecurityContext()
+    [Theory]
+    [InlineData(".")]
+    [InlineData("overlays/dev")]
+    [InlineData("overlays/production")]
+    public async Task EveryContainerHasResourcesAndTheRestrictedSecurityContext(string folder)
     {
-        var objects = await Manifests.BuiltAsync();
+        var objects = await Manifests.BuiltAsync(folder);
 
         foreach (var (workload, pod) in Manifests.Workloads(objects))
         {

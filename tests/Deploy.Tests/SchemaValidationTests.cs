@@ -1,0 +1,84 @@
+namespace CloudApp.Deploy.Tests;
+
+/// <summary>
+/// Every object of every committed kustomization, as kustomize renders it, checked against the Kubernetes API's
+/// OpenAPI schema by a validator not written here (the npm package kubernetes-models, run with Node): wrong
+/// types, missing required fields, bad enum values and unknown kinds fail. Unknown fields, which it lets through,
+/// are caught by the strict KubernetesClient reading in <see cref="KubernetesManifestTests"/>.
+/// </summary>
+public sealed class SchemaValidationTests : IClassFixture<SchemaValidationTests.Validator>
+{
+    private readonly Validator _validator;
+
+    public SchemaValidationTests(Validator validator) => _validator = validator;
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("base")]
+    [InlineData("node-agent")]
+    [InlineData("overlays/dev")]
+    [InlineData("overlays/production")]
+    public async Task EveryRenderedObjectMatchesTheKubernetesSchema(string folder)
+    {
+        var result = await _validator.ValidateAsync(Path.Combine(Manifests.Directory, folder));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"^\d+ objects valid", result.Output.Trim());
+    }
+
+    [Fact]
+    public async Task TheValidatorRejectsAnObjectTheApiServerWouldReject()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"cloudapp-invalid-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            // A Deployment without a selector, and a Service port given as a name.
+            File.WriteAllText(Path.Combine(folder, "kustomization.yaml"), "resources: [objects.yaml]\n");
+            File.WriteAllText(Path.Combine(folder, "objects.yaml"), """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: broken}
+                spec:
+                  template:
+                    metadata: {labels: {app: broken}}
+                    spec: {containers: [{name: app, image: example/app:1.0}]}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: broken}
+                spec:
+                  ports: [{port: http}]
+                """);
+            var result = await _validator.ValidateAsync(folder);
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("Deployment /broken", result.Output);
+            Assert.Contains("selector", result.Output);
+            Assert.Contains("Service /broken", result.Output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Installs the validator's pinned packages (package-lock.json) once, then validates what kustomize renders.</summary>
+    public sealed class Validator : IAsyncLifetime
+    {
+        private static readonly string Folder = Path.Combine(Repository.Root, "tests", "Deploy.Tests", "schema");
+
+        public async Task InitializeAsync()
+        {
+            var install = await ExternalProgram.RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], TimeSpan.FromMinutes(5),
+                workingDirectory: Folder);
+            Assert.True(install.ExitCode == 0, install.ToString());
+        }
+
+        public Task DisposeAsync() => Task.CompletedTask;
+
+        internal Task<ExternalProgram.Result> ValidateAsync(string kustomization) =>
+            ExternalProgram.RunAsync("bash", ["-o", "pipefail", "-c", "kubectl kustomize \"$1\" | node validate.mjs", "validate", kustomization],
+                TimeSpan.FromMinutes(2), workingDirectory: Folder);
+    }
+}

@@ -85,6 +85,28 @@ public sealed class PrometheusConfigurationTests
         });
     }
 
+    [Fact]
+    public void EveryAlertLinksItsSectionOfTheRunbook()
+    {
+        var headings = File.ReadAllLines(Repository.Path("docs", "runbook.md"))
+            .Where(l => l.StartsWith("## ", StringComparison.Ordinal))
+            .Select(l => l[3..].Trim().ToLowerInvariant())
+            .ToHashSet();
+        var alerts = Documents(Directory.GetFiles(Repository.Path("deploy", "prometheus", "rules"), "*.yml"))
+            .SelectMany(d => Sequence(d, "groups")).SelectMany(g => Sequence(g, "rules"))
+            .Where(r => Scalar(r, "alert") is not null)
+            .ToList();
+        Assert.NotEmpty(alerts);
+
+        Assert.All(alerts, r =>
+        {
+            var name = Scalar(r, "alert")!;
+            var annotations = (YamlMappingNode)r.Children[new YamlScalarNode("annotations")];
+            Assert.Equal($"docs/runbook.md#{name.ToLowerInvariant()}", Scalar(annotations, "runbook"));
+            Assert.Contains(name.ToLowerInvariant(), headings);
+        });
+    }
+
     private static IEnumerable<YamlMappingNode> Documents(IEnumerable<string> files) => files.Select(f =>
     {
         var stream = new YamlStream();

@@ -25,6 +25,7 @@ public sealed class ComputeMetrics
     public const string JobsActiveMaxName = "compute.jobs.active.max";
     public const string JobsWaitingMaxName = "compute.jobs.waiting.max";
     public const string RejectionsName = "compute.rejections";
+    public const string KernelSizeMaxName = "compute.kernel.size.max";
 
     public const string KernelTag = "compute.kernel";
     public const string OutcomeTag = "compute.outcome";
@@ -50,7 +51,8 @@ public sealed class ComputeMetrics
     private readonly Counter<long> _rejections;
     private readonly Dictionary<string, Counter<long>> _work;
 
-    public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options, IEnumerable<IComputeKernel> kernels)
+    public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options, IEnumerable<IComputeKernel> kernels,
+        IOptionsMonitor<KernelLimits> kernelLimits)
     {
         var meter = meterFactory.Create(MeterName);
         var limits = options.Value;
@@ -75,8 +77,14 @@ public sealed class ComputeMetrics
         _rejections = meter.CreateCounter<long>(RejectionsName, "{request}",
             "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel).");
 
+        // One series per kernel from the start, before any job ran: dashboards list the kernels from it.
+        var kernelList = kernels.ToList();
+        meter.CreateObservableGauge(KernelSizeMaxName,
+            () => kernelList.Select(k => new Measurement<long>(kernelLimits.Get(k.Name).MaxSize, new KeyValuePair<string, object?>(KernelTag, k.Name))),
+            "{size}", "Largest size each kernel accepts (its configured MaxSize); larger requests get 400.");
+
         // Each kernel counts its own work (numbers sieved, FLOP, bytes hashed): what it declares, it gets.
-        _work = kernels.ToDictionary(k => k.Name, k => meter.CreateCounter<long>(k.Work.MetricName, k.Work.MetricUnit, k.Work.MetricDescription),
+        _work = kernelList.ToDictionary(k => k.Name, k => meter.CreateCounter<long>(k.Work.MetricName, k.Work.MetricUnit, k.Work.MetricDescription),
             StringComparer.Ordinal);
     }
 

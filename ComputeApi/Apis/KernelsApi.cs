@@ -20,6 +20,10 @@ public static class KernelsApi
     /// <summary>Maps <c>GET /</c>, <c>GET /api/kernels</c>, <c>GET /api/kernels/{kernel}</c> and <c>GET /api/compute/{kernel}</c>.</summary>
     public static RouteGroupBuilder MapKernelsApi(this IEndpointRouteBuilder app)
     {
+        // The instruments exist from the start, not from the first job: the limits and the kernels' list are on
+        // the very first scrape, so dashboards and alerts have them before anyone computes.
+        app.ServiceProvider.GetRequiredService<ComputeMetrics>();
+
         app.MapGet("/", RootPage.Render).ExcludeFromDescription();
 
         var api = app.MapGroup("/api").WithTags("Compute");

@@ -28,7 +28,8 @@ public sealed class ComputeJobRunnerTests : IDisposable
     {
         _meters = _services.GetRequiredService<IMeterFactory>();
         var options = Options.Create(new ComputeOptions { MaxConcurrency = 1, QueueLimit = 1 });
-        _metrics = new ComputeMetrics(_meters, options, [new PrimeCountKernel()]);
+        var limits = new TestOptionsMonitor<KernelLimits>(new PrimeCountKernel().DefaultLimits);
+        _metrics = new ComputeMetrics(_meters, options, [new PrimeCountKernel()], limits);
         _runner = new ComputeJobRunner(options, _metrics, TimeProvider.System);
         _jobs = Collect<long>(ComputeMetrics.JobsName);
         _duration = Collect<double>(ComputeMetrics.JobDurationName);
@@ -189,4 +190,14 @@ public sealed class ComputeJobRunnerTests : IDisposable
             await Task.Delay(10, timeout.Token);
         }
     }
+}
+
+/// <summary>Options that never change, for a class built by hand in a test.</summary>
+internal sealed class TestOptionsMonitor<T>(T value) : IOptionsMonitor<T>
+{
+    public T CurrentValue => value;
+
+    public T Get(string? name) => value;
+
+    public IDisposable? OnChange(Action<T, string?> listener) => null;
 }

@@ -102,6 +102,39 @@ public sealed partial class DashboardQueriesTests(ComputeApiImage image)
         }
     }
 
+    [Fact]
+    public async Task EveryVariableOfTheComputeApiDashboardHasValuesBeforeAnyComputeJob()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var stack = await ScrapeStack.StartAsync(image, replicas: 1, timeout.Token);
+
+        var dashboard = JsonSerializer.Deserialize<JsonElement>(File.ReadAllText(DashboardFile("computeapi.json")));
+        var variables = dashboard.GetProperty("templating").GetProperty("list").EnumerateArray()
+            .Select(v => (Name: v.GetProperty("name").GetString()!, Query: v.GetProperty("definition").GetString()!))
+            .ToList();
+        Assert.Equal(["job", "instance", "kernel"], variables.Select(v => v.Name));
+
+        // What Grafana asks Prometheus for a label_values(selector, label) variable, with no compute job run yet.
+        foreach (var (name, query) in variables)
+        {
+            var match = LabelValues().Match(Substitute(query, instance: ".*", kernel: ".*"));
+            Assert.True(match.Success, $"{name}: {query}");
+            var values = await PrometheusApi.EventuallyAsync(async ct =>
+                {
+                    var body = await stack.PrometheusHttp.GetFromJsonAsync<JsonElement>(
+                        $"/api/v1/label/{match.Groups["label"].Value}/values?match[]={Uri.EscapeDataString(match.Groups["selector"].Value)}", ct);
+                    return body.GetProperty("data").EnumerateArray().Select(e => e.GetString()!).ToList();
+                },
+                v => v.Count > 0, TimeSpan.FromMinutes(1), $"values of the {name} variable");
+            Assert.NotEmpty(values);
+        }
+        var jobs = await stack.PrometheusApi.QueryAsync("sum(compute_jobs_total)", timeout.Token);
+        Assert.Empty(jobs);
+    }
+
+    [GeneratedRegex(@"^label_values\((?<selector>.+), (?<label>\w+)\)$")]
+    private static partial Regex LabelValues();
+
     private static async Task GenerateLoad(ScrapeStack stack, int index, CancellationToken cancellationToken)
     {
         using var client = stack.ComputeApiClient(index);

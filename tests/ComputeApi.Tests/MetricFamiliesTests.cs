@@ -3,24 +3,26 @@ using System.Text.RegularExpressions;
 
 namespace CloudApp.ComputeApi.Tests;
 
-/// <summary>The README's metric table is the contract: every family it lists must be on /metrics.</summary>
+/// <summary>The metric table of docs/metrics.md is the contract: every family it lists must be on /metrics, with that type.</summary>
 public partial class MetricFamiliesTests
 {
     [Fact]
     public async Task ScrapeExposesEveryFamilyTheReadmeLists()
     {
-        var documented = ReadmeFamilies();
-        Assert.True(documented.Count > 40, $"found only {documented.Count} families in the README's metrics table");
+        var documented = DocumentedFamilies();
+        Assert.True(documented.Count > 40, $"found only {documented.Count} families in the metrics table");
 
         await using var app = ComputeApiFactory.CreateOnKestrel(("Compute:MaxConcurrency", "1"), ("Compute:QueueLimit", "1"), ComputeApiFactory.AllowLongJobs);
         using var client = app.CreateClient();
         await ExerciseEveryPath(client);
 
         var exposition = await client.GetStringAsync("/metrics");
-        var exposed = TypeLine().Matches(exposition).Select(m => m.Groups["family"].Value).ToHashSet();
+        var exposed = TypeLine().Matches(exposition).ToDictionary(m => m.Groups["family"].Value, m => m.Groups["type"].Value);
 
-        var missing = documented.Where(f => !exposed.Contains(f)).ToList();
+        var missing = documented.Keys.Where(f => !exposed.ContainsKey(f)).ToList();
         Assert.True(missing.Count == 0, $"documented but not exposed: {string.Join(", ", missing)}");
+        var mistyped = documented.Where(f => exposed[f.Key] != f.Value).Select(f => $"{f.Key} ({f.Value}, exposed as {exposed[f.Key]})").ToList();
+        Assert.True(mistyped.Count == 0, $"documented with another type: {string.Join(", ", mistyped)}");
     }
 
     [Fact]
@@ -33,8 +35,8 @@ public partial class MetricFamiliesTests
         var exposition = await client.GetStringAsync("/metrics");
         var compute = TypeLine().Matches(exposition).Select(m => m.Groups["family"].Value).Where(f => f.StartsWith("compute_", StringComparison.Ordinal));
 
-        var undocumented = compute.Except(ReadmeFamilies()).ToList();
-        Assert.True(undocumented.Count == 0, $"exposed but not in the README: {string.Join(", ", undocumented)}");
+        var undocumented = compute.Except(DocumentedFamilies().Keys).ToList();
+        Assert.True(undocumented.Count == 0, $"exposed but not in docs/metrics.md: {string.Join(", ", undocumented)}");
     }
 
     /// <summary>Success on every kernel, a bad size, an unknown kernel, a wait for a slot and a full queue.</summary>
@@ -59,16 +61,16 @@ public partial class MetricFamiliesTests
         await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active") == 0);
     }
 
-    internal static HashSet<string> ReadmeFamilies()
+    internal static Dictionary<string, string> DocumentedFamilies()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "README.md"));
-        return [.. ReadmeRow().Matches(readme).Select(m => m.Groups["family"].Value)];
+        var table = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "metrics.md"));
+        return DocumentedRow().Matches(table).ToDictionary(m => m.Groups["family"].Value, m => m.Groups["type"].Value);
     }
 
-    [GeneratedRegex(@"^# TYPE (?<family>[a-z_0-9]+) ", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^# TYPE (?<family>[a-z_0-9]+) (?<type>\w+)", RegexOptions.Multiline)]
     private static partial Regex TypeLine();
 
-    // Rows of the README's metrics table: | `family` | type | ...
-    [GeneratedRegex(@"^\| `(?<family>[a-z_0-9]+)` \| (counter|gauge|histogram) \|", RegexOptions.Multiline)]
-    private static partial Regex ReadmeRow();
+    // Rows of the metrics table: | `family` | type | ...
+    [GeneratedRegex(@"^\| `(?<family>[a-z_0-9]+)` \| (?<type>counter|gauge|histogram) \|", RegexOptions.Multiline)]
+    private static partial Regex DocumentedRow();
 }

@@ -1,10 +1,11 @@
 namespace CloudApp.Deploy.Tests;
 
 /// <summary>
-/// Every object of every committed kustomization, as kustomize renders it, checked against the Kubernetes API's
+/// Checks by validators not written here. Every object of every committed kustomization, as kustomize renders it, checked against the Kubernetes API's
 /// OpenAPI schema by a validator not written here (the npm package kubernetes-models, run with Node): wrong
 /// types, missing required fields, bad enum values and unknown kinds fail. Unknown fields, which it lets through,
-/// are caught by the strict KubernetesClient reading in <see cref="KubernetesManifestTests"/>.
+/// are caught by the strict KubernetesClient reading in <see cref="KubernetesManifestTests"/>. Every dashboard checked
+/// against Grafana's published Dashboard schema (npm @grafana/schema, compiled with TypeScript --strict).
 /// </summary>
 public sealed class SchemaValidationTests : IClassFixture<SchemaValidationTests.Validator>
 {
@@ -63,7 +64,41 @@ public sealed class SchemaValidationTests : IClassFixture<SchemaValidationTests.
         }
     }
 
-    /// <summary>Installs the validator's pinned packages (package-lock.json) once, then validates what kustomize renders.</summary>
+    [Fact]
+    public async Task EveryDashboardMatchesGrafanasPublishedSchema()
+    {
+        var dashboards = Directory.GetFiles(Repository.Path("deploy", "grafana", "dashboards"), "*.json");
+        Assert.NotEmpty(dashboards);
+
+        var result = await _validator.CheckDashboardsAsync(dashboards);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"{dashboards.Length} dashboards match Grafana's schema", result.Output);
+    }
+
+    [Fact]
+    public async Task GrafanasSchemaRejectsAnUnknownPanelKeyAndAWrongType()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"cloudapp-dashboard-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(file, """
+                {"title": "broken", "schemaVersion": 39, "refresh": 5,
+                 "panels": [{"type": "timeseries", "title": "x", "colour": "red", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0}}]}
+                """);
+            var result = await _validator.CheckDashboardsAsync([file]);
+
+            Assert.NotEqual(0, result.ExitCode);
+            Assert.Contains("colour", result.Output + result.Error);
+            Assert.Contains("not assignable to type 'string'", result.Output + result.Error); // refresh is a string
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Installs the validators' pinned packages (package-lock.json) once, then checks what it is given.</summary>
     public sealed class Validator : IAsyncLifetime
     {
         private static readonly string Folder = Path.Combine(Repository.Root, "tests", "Deploy.Tests", "schema");
@@ -76,6 +111,9 @@ public sealed class SchemaValidationTests : IClassFixture<SchemaValidationTests.
         }
 
         public Task DisposeAsync() => Task.CompletedTask;
+
+        internal Task<ExternalProgram.Result> CheckDashboardsAsync(IEnumerable<string> files) =>
+            ExternalProgram.RunAsync("node", ["dashboards.mjs", .. files], TimeSpan.FromMinutes(2), workingDirectory: Folder);
 
         internal Task<ExternalProgram.Result> ValidateAsync(string kustomization) =>
             ExternalProgram.RunAsync("bash", ["-o", "pipefail", "-c", "kubectl kustomize \"$1\" | node validate.mjs", "validate", kustomization],

@@ -17,9 +17,6 @@ eng/ensure-docker.sh
 eng/ensure-registry.sh
 registry=localhost:${CLOUDAPP_REGISTRY_PORT:-5000}
 
-pinned() {  # the reference deploy/images.json pins for $1
-  python3 -c 'import json, sys; print(json.load(open("deploy/images.json"))["images"][sys.argv[1]])' "$1"
-}
 
 usable() {  # present locally, or pullable now
   docker image inspect "$1" >/dev/null 2>&1 && return 0
@@ -32,7 +29,7 @@ offline=0
 # The Prometheus family: key in deploy/images.json, build.sh target, configuration key.
 for image in prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertmanager nodeExporter:node-exporter:NodeExporter; do
   IFS=: read -r key target setting <<<"$image"
-  ref=$(pinned "$key")
+  ref=$(eng/image-fact.sh "images.$key")
   if usable "$ref"; then
     say "$setting image: $ref"
     continue

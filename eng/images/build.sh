@@ -55,12 +55,8 @@ done
 [ -r "$KEYRING" ] || die "$KEYRING is missing (apt-get install debian-archive-keyring); it is needed to verify the mirror"
 
 # What Microsoft's .NET base images set, which the runtime-deps stand-in copies (deploy/images.json).
-dotnet_image() {
-  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["dotnetImage"][sys.argv[2]])' \
-    "$(dirname "$0")/../../deploy/images.json" "$1"
-}
-APP_UID=$(dotnet_image user)
-HTTP_PORT=$(dotnet_image httpPort)
+APP_UID=$("$(dirname "$0")/../image-fact.sh" dotnetImage.user)
+HTTP_PORT=$("$(dirname "$0")/../image-fact.sh" dotnetImage.httpPort)
 readonly APP_UID HTTP_PORT
 
 # shellcheck source=eng/images/debian.sh

@@ -32,17 +32,21 @@ var page = await context.NewPageAsync();
 // HTTPS development certificate is real: the local stack runs over plain HTTP.)
 await Capture("aspire-resources.png", dashboardLogin, page => page.GetByText("prometheus", new() { Exact = true }).First.WaitForAsync());
 
-await Capture("prometheus-targets.png", prometheus + targetsPath, page => page.GetByText("computeapi").First.WaitForAsync(), fullPage: true);
-
 if (prometheusHasUi)
 {
+    await Capture("prometheus-targets.png", prometheus + targetsPath, page => page.GetByText("computeapi").First.WaitForAsync(), fullPage: true);
+
     const string Expression = "sum by (instance, compute_kernel) (rate(compute_jobs_total{compute_outcome=\"success\"}[1m]))";
     await Capture("prometheus-graph.png", $"{prometheus}/query?g0.expr={Uri.EscapeDataString(Expression)}&g0.tab=graph&g0.range_input=5m",
         page => page.Locator("canvas, svg").First.WaitForAsync());
 }
 else
 {
-    Console.WriteLine("This Prometheus image has no web UI: no graph screenshot.");
+    // No Prometheus UI: the same instruments charted by the Aspire dashboard, which receives them over OTLP.
+    var dashboard = new Uri(dashboardLogin).GetLeftPart(UriPartial.Authority);
+    await Capture("aspire-metrics.png",
+        $"{dashboard}/metrics/resource/{Required("COMPUTEAPI_REPLICA")}?meter=CloudApp.Compute&instrument=compute.job.duration&duration=5&view=Graph",
+        page => page.Locator(".plotly, canvas, svg.main-svg").First.WaitForAsync());
 }
 
 await Capture("computeapi-metrics.png", $"{computeApi}/metrics", page => page.GetByText("compute_jobs_total").First.WaitForAsync());

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in docs/images/ from a live run: starts the stack (the AppHost, as run.sh
-# does), sends some load, and captures the Aspire dashboard, the Prometheus targets and a graph, the
-# ComputeApi's /metrics and, where Grafana runs, its dashboard, with headless Chromium.
+# does), sends some load, and captures with headless Chromium the Aspire dashboard (resources, and a graph
+# of the compute instruments), the Prometheus targets and a graph where its image has a web UI, the
+# ComputeApi's /metrics and, where Grafana runs, its dashboard. Then it kills one replica and records the
+# targets and the alert as Prometheus and Alertmanager report them (docs/images/stack-after-a-replica-died.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -45,8 +47,8 @@ targets_up() {
 }
 wait_for "two ComputeApi targets up in Prometheus" 180 targets_up
 
-say "sending load for about a minute"
-end=$((SECONDS + 60))
+say "sending load for about four minutes"
+end=$((SECONDS + 240))
 while [ $SECONDS -lt $end ]; do
   for path in 'primes?size=50000000' 'matmul?size=256' 'sha256?size=64' 'primes?size=0' 'fibonacci'; do
     curl -s -o /dev/null --max-time 30 "$computeapi/api/compute/$path" || true
@@ -64,7 +66,52 @@ sleep 20
 grafana=""
 if curl -fsS http://localhost:3000/api/health >/dev/null 2>&1; then grafana=http://localhost:3000; fi
 
+# The computeapi targets as "replica port", in replica order.
+replicas() {
+  curl -fsS "$prometheus/api/v1/targets?state=active" | python3 -c '
+import json, sys, urllib.parse
+for t in sorted(json.load(sys.stdin)["data"]["activeTargets"], key=lambda t: t["labels"].get("replica", "")):
+    if t["labels"]["job"] == "computeapi":
+        print(t["labels"]["replica"], urllib.parse.urlsplit(t["scrapeUrl"]).port)'
+}
+first_replica=$(replicas | awk 'NR==1 {print $1}')
+
 SCREENSHOTS_DIR=$root/docs/images ASPIRE_LOGIN_URL=$login PROMETHEUS_URL=$prometheus \
 PROMETHEUS_TARGETS_PATH=${Prometheus__TargetsPath:-/targets} COMPUTEAPI_URL=$computeapi GRAFANA_URL=$grafana \
+COMPUTEAPI_REPLICA=$first_replica \
   dotnet run --project docs/screenshots -c Release --no-build
 say "screenshots written to docs/images/"
+
+# The lab's failure, on purpose: the last replica is killed; Prometheus keeps its target, shows it down with the
+# error, and ComputeApiTargetDown reaches Alertmanager. Recorded as the tools print it (Prometheus' API, amtool).
+read -r victim victim_port < <(replicas | tail -n1)
+pid=$(ss -Hltnp "sport = :$victim_port" | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+say "killing replica $victim (pid $pid) and waiting for the alert"
+kill -KILL "$pid"
+alertmanager=$(docker ps --filter "ancestor=${Images__Alertmanager:-$(eng/image-fact.sh images.alertmanager)}" --format '{{.ID}}' | head -n1)
+amtool() { docker exec "$alertmanager" amtool --alertmanager.url=http://localhost:9093 "$@"; }
+alert_active() { amtool alert query alertname=ComputeApiTargetDown | grep -q ComputeApiTargetDown; }
+wait_for "ComputeApiTargetDown in Alertmanager" 240 alert_active
+{
+  printf '$ curl -s %s/api/v1/targets | (job, instance, replica, health, last scrape, error)\n' "$prometheus"
+  curl -fsS "$prometheus/api/v1/targets?state=active" | python3 -c '
+import json, sys
+rows = [(t["labels"]["job"], t["labels"]["instance"], t["labels"].get("replica", ""), t["health"],
+         "%.3fs" % t["lastScrapeDuration"], t["lastError"]) for t in json.load(sys.stdin)["data"]["activeTargets"]]
+rows.sort()
+widths = [max(len(r[i]) for r in rows) for i in range(5)]
+for r in rows:
+    print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + ("  " + r[5] if r[5] else ""))'
+  printf '\n$ curl -s %s/api/v1/status/buildinfo | .version\n' "$prometheus"
+  curl -fsS "$prometheus/api/v1/status/buildinfo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["version"])'
+  printf '\n$ amtool alert query\n'
+  amtool alert query
+  printf '\n$ curl -s localhost:9093/api/v2/alerts | (alert, labels, receivers, state)\n'
+  curl -fsS "http://localhost:9093/api/v2/alerts" | python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    labels = a["labels"]
+    print(labels["alertname"], {k: v for k, v in labels.items() if k != "alertname"},
+          "->", ",".join(r["name"] for r in a["receivers"]), a["status"]["state"])'
+} >"$root/docs/images/stack-after-a-replica-died.txt"
+say "targets and alerts written to docs/images/stack-after-a-replica-died.txt"

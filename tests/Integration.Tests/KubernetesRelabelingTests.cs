@@ -22,14 +22,17 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
     {
         var kept = await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.TargetsAsync(PodsJob, ct),
-            t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated pod scraped");
+            t => t.Count == 2 && t.All(target => target.Health == "up"), TimeSpan.FromSeconds(90), "the annotated pods scraped");
         // The address port comes from the prometheus.io/port annotation, not from what discovery reported.
-        Assert.Equal(ScrapeStack.Instance(0), kept[0].Instance);
+        // The instance is the pod's name (legends show it, not an address); a DaemonSet's pod is named by its node.
+        Assert.Equal(
+            [("computeapi-7d4b9c-x2k8p", ScrapeStack.Instance(0)), ("node-b", "node-exporter:9100")],
+            kept.Select(target => (target.Instance, target.ScrapeUrl.Authority)).Order());
 
-        var series = await stack.PrometheusApi.QueryAsync($$"""up{job="{{PodsJob}}"}""", timeout);
+        var series = await stack.PrometheusApi.QueryAsync($$"""up{job="{{PodsJob}}", pod="computeapi-7d4b9c-x2k8p"}""", timeout);
         var labels = Assert.Single(series).Labels;
         Assert.Equal("cloudapp", labels["namespace"]);
-        Assert.Equal("computeapi-7d4b9c-x2k8p", labels["pod"]);
+        Assert.Equal("computeapi-7d4b9c-x2k8p", labels["instance"]);
         Assert.Equal("node-a", labels["node"]);
         Assert.Equal("computeapi", labels["app_kubernetes_io_name"]);
 
@@ -49,7 +52,8 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
         var kept = await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.TargetsAsync(EndpointsJob, ct),
             t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "the annotated service's endpoint scraped");
-        Assert.Equal(ScrapeStack.Instance(0), kept[0].Instance);
+        Assert.Equal(ScrapeStack.Instance(0), kept[0].ScrapeUrl.Authority);
+        Assert.Equal("annotated-service-pod", kept[0].Instance);
 
         var labels = Assert.Single(await stack.PrometheusApi.QueryAsync($$"""up{job="{{EndpointsJob}}"}""", timeout)).Labels;
         Assert.Equal("annotated-service", labels["service"]);
@@ -120,6 +124,7 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
             ["__meta_kubernetes_pod_name"] = name,
             ["__meta_kubernetes_pod_node_name"] = "node-a",
             ["__meta_kubernetes_pod_phase"] = phase,
+            ["__meta_kubernetes_pod_controller_kind"] = "ReplicaSet",
             ["__meta_kubernetes_pod_label_app_kubernetes_io_name"] = "computeapi",
             ["__meta_kubernetes_pod_container_port_number"] = "9999",
         };
@@ -127,11 +132,18 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_port"] = $"{ScrapeStack.ComputeApiPort}";
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_path"] = "/metrics";
+        var agent = Pod("node-exporter-q7w2z", "Running");
+        agent["__meta_kubernetes_pod_node_name"] = "node-b";
+        agent["__meta_kubernetes_pod_controller_kind"] = "DaemonSet";
+        agent["__meta_kubernetes_pod_label_app_kubernetes_io_name"] = "node-exporter";
+        agent["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
+        agent["__meta_kubernetes_pod_annotation_prometheus_io_port"] = "9100";
         var finished = Pod("finished-job-pod", "Succeeded");
         finished["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
         Write(directory, PodsJob,
         [
             ($"{computeapi}:9999", annotated),
+            ("node-exporter:1234", agent),
             ($"{computeapi}:9999", Pod("unannotated-pod", "Running")),
             ($"{computeapi}:9999", finished),
         ]);

@@ -6,7 +6,7 @@ namespace CloudApp.Integration.Tests.Support;
 /// <summary>The parts of Prometheus' HTTP API the tests read.</summary>
 public sealed class PrometheusApi(HttpClient http)
 {
-    public sealed record Target(string Job, string Instance, string? Replica, string Health, string LastError);
+    public sealed record Target(string Job, string Instance, string? Replica, string Health, string LastError, Uri ScrapeUrl);
 
     public async Task<IReadOnlyList<Target>> TargetsAsync(string job, CancellationToken cancellationToken)
     {
@@ -20,7 +20,8 @@ public sealed class PrometheusApi(HttpClient http)
                     labels.GetProperty("instance").GetString()!,
                     labels.TryGetProperty("replica", out var replica) ? replica.GetString() : null,
                     t.GetProperty("health").GetString()!,
-                    t.GetProperty("lastError").GetString() ?? "");
+                    t.GetProperty("lastError").GetString() ?? "",
+                    new Uri(t.GetProperty("scrapeUrl").GetString()!));
             })
             .Where(t => t.Job == job)];
     }

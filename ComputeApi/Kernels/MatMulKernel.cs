@@ -11,8 +11,14 @@ namespace CloudApp.ComputeApi.Kernels;
 /// operands packed into contiguous panels, and a register-tiled micro-kernel using fused multiply-add:
 /// 12 x 16 with 512-bit vectors where the processor has them (AVX-512), 6 x 8 with 256-bit vectors otherwise.
 /// </summary>
-public sealed class MatMulKernel : IComputeKernel
+public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
 {
+    /// <summary>A kernel whose working memory comes from <see cref="ScratchMemory.Shared"/>.</summary>
+    public MatMulKernel()
+        : this(ScratchMemory.Shared)
+    {
+    }
+
     public const string KernelName = "matmul";
 
     internal const ulong SeedA = 0xA11CE;
@@ -31,10 +37,16 @@ public sealed class MatMulKernel : IComputeKernel
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(size, HardMaxSize);
         var n = (int)size;
-        var a = Generate(n, SeedA, context);
-        var b = Generate(n, SeedB, context);
-        var c = new double[(long)n * n];
-        Multiply(a, b, c, n, context);
+        var length = n * n;
+        // A, B and C in memory reused from the previous job (see ScratchMemory): no page faults, no GC.
+        using var matrices = scratch.Rent(3L * length);
+        var a = matrices.Slice(0, length);
+        var b = matrices.Slice(length, length);
+        var c = matrices.Slice(2L * length, length);
+        Generate(a, n, SeedA, context);
+        Generate(b, n, SeedB, context);
+        c.Clear();
+        Multiply(a, b, c, n, context, scratch);
         return new KernelOutput(Sum(c), 2L * n * n * n);
     }
 
@@ -42,12 +54,17 @@ public sealed class MatMulKernel : IComputeKernel
     internal static double[] Generate(int n, ulong seed, KernelContext context)
     {
         var m = GC.AllocateUninitializedArray<double>(n * n);
+        Generate(m, n, seed, context);
+        return m;
+    }
+
+    private static void Generate(Span<double> m, int n, ulong seed, KernelContext context)
+    {
         for (var row = 0; row < n; row++)
         {
             if ((row & 63) == 0) context.ThrowIfCancellationRequested();
-            GenerateRange(m.AsSpan(row * n, n), seed, (ulong)(row * n));
+            GenerateRange(m.Slice(row * n, n), seed, (ulong)(row * n));
         }
-        return m;
     }
 
     /// <summary>Fills <paramref name="destination"/> with the elements <paramref name="first"/>, first + 1, ... of the seeded sequence.</summary>
@@ -113,21 +130,22 @@ public sealed class MatMulKernel : IComputeKernel
     }
 
     /// <summary>C += A * B for row-major n x n matrices.</summary>
-    internal static void Multiply(double[] a, double[] b, double[] c, int n, KernelContext context)
+    internal static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, KernelContext context,
+        ScratchMemory? scratch = null)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Multiply<Kernel12x16>(a, b, c, n, context);
+            Multiply<Kernel12x16>(a, b, c, n, context, scratch ?? ScratchMemory.Shared);
         }
         else
         {
-            Multiply<Kernel6x8>(a, b, c, n, context);
+            Multiply<Kernel6x8>(a, b, c, n, context, scratch ?? ScratchMemory.Shared);
         }
     }
 
     /// <summary>C += A * B with the 256-bit (AVX2) micro-kernel, whatever the processor supports (the fallback path, for tests).</summary>
     internal static void MultiplyWith256BitVectors(double[] a, double[] b, double[] c, int n, KernelContext context) =>
-        Multiply<Kernel6x8>(a, b, c, n, context);
+        Multiply<Kernel6x8>(a, b, c, n, context, ScratchMemory.Shared);
 
     /// <summary>A register-tiled micro-kernel and the cache blocking that suits it.</summary>
     private interface IMicroKernel
@@ -146,12 +164,16 @@ public sealed class MatMulKernel : IComputeKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Multiply<TKernel>(double[] a, double[] b, double[] c, int n, KernelContext context)
+    private static void Multiply<TKernel>(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, KernelContext context,
+        ScratchMemory scratch)
         where TKernel : struct, IMicroKernel
     {
         int mrFull = TKernel.MR, nrFull = TKernel.NR, kcMax = TKernel.KC, mcMax = TKernel.MC, ncMax = TKernel.NC;
-        var packedA = GC.AllocateUninitializedArray<double>(RoundUp(Math.Min(mcMax, n), mrFull) * Math.Min(kcMax, n));
-        var packedB = GC.AllocateUninitializedArray<double>(Math.Min(kcMax, n) * RoundUp(Math.Min(ncMax, n), nrFull));
+        var packedALength = RoundUp(Math.Min(mcMax, n), mrFull) * Math.Min(kcMax, n);
+        var packedBLength = Math.Min(kcMax, n) * RoundUp(Math.Min(ncMax, n), nrFull);
+        using var packing = scratch.Rent(packedALength + packedBLength);
+        var packedA = packing.Slice(0, packedALength);
+        var packedB = packing.Slice(packedALength, packedBLength);
         Span<double> edge = stackalloc double[mrFull * nrFull];
 
         for (var jc = 0; jc < n; jc += ncMax)
@@ -201,12 +223,12 @@ public sealed class MatMulKernel : IComputeKernel
 
     /// <summary>Copies the kc x nc block of B at (pc, jc) into panels of NR columns, k-major, zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackB<TKernel>(double[] b, int n, int pc, int jc, int kc, int nc, double[] packed)
+    private static void PackB<TKernel>(ReadOnlySpan<double> b, int n, int pc, int jc, int kc, int nc, Span<double> packed)
         where TKernel : struct, IMicroKernel
     {
         var nrFull = TKernel.NR;
-        ref var source = ref MemoryMarshal.GetArrayDataReference(b);
-        ref var dst = ref MemoryMarshal.GetArrayDataReference(packed);
+        ref var source = ref MemoryMarshal.GetReference(b);
+        ref var dst = ref MemoryMarshal.GetReference(packed);
         var d = 0;
         for (var jr = 0; jr < nc; jr += nrFull)
         {
@@ -237,14 +259,15 @@ public sealed class MatMulKernel : IComputeKernel
 
     /// <summary>Copies the mc x kc block of A at (ic, pc) into panels of MR rows, k-major, zero-padded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA<TKernel>(double[] a, int n, int ic, int pc, int mc, int kc, double[] packed)
+    private static void PackA<TKernel>(ReadOnlySpan<double> a, int n, int ic, int pc, int mc, int kc, Span<double> packed)
         where TKernel : struct, IMicroKernel
     {
         var mrFull = TKernel.MR;
+        ref var source = ref MemoryMarshal.GetReference(a);
         for (var ir = 0; ir < mc; ir += mrFull)
         {
             var mr = Math.Min(mrFull, mc - ir);
-            var panel = packed.AsSpan(ir * kc, mrFull * kc);
+            var panel = packed.Slice(ir * kc, mrFull * kc);
             ref var dst = ref MemoryMarshal.GetReference(panel);
             var rows = 0;
             var k4 = kc & ~3;
@@ -253,7 +276,7 @@ public sealed class MatMulKernel : IComputeKernel
                 // Four rows at a time, four columns at a time: a 4 x 4 transpose in registers.
                 for (; rows + 4 <= mr; rows += 4)
                 {
-                    ref var r0 = ref a[((ic + ir + rows) * n) + pc];
+                    ref var r0 = ref Unsafe.Add(ref source, ((ic + ir + rows) * n) + pc);
                     ref var r1 = ref Unsafe.Add(ref r0, n);
                     ref var r2 = ref Unsafe.Add(ref r1, n);
                     ref var r3 = ref Unsafe.Add(ref r2, n);
@@ -288,7 +311,7 @@ public sealed class MatMulKernel : IComputeKernel
             {
                 if (rows < mr)
                 {
-                    ref var src = ref a[((ic + ir + rows) * n) + pc];
+                    ref var src = ref Unsafe.Add(ref source, ((ic + ir + rows) * n) + pc);
                     for (var k = 0; k < kc; k++)
                     {
                         Unsafe.Add(ref dst, (k * mrFull) + rows) = Unsafe.Add(ref src, k);

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using CloudApp.ComputeApi.Kernels;
 
 namespace CloudApp.Bench;
@@ -10,9 +8,6 @@ namespace CloudApp.Bench;
 /// </summary>
 public sealed class KernelBenchmarks(Settings settings, TextWriter log)
 {
-    // Debian's numpy is installed for Debian's Python, which is not always the first python3 on PATH.
-    private const string Python = "/usr/bin/python3";
-
     public async Task<IReadOnlyList<Row>> RunAsync()
     {
         var rows = new List<Row>();
@@ -37,15 +32,13 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
         {
             long count = 0;
             var seconds = Stats.Seconds(() => count = PrimeCountKernel.CountPrimes(n, KernelContext.None));
-            var primesieve = await External.RunAsync("primesieve", [n.ToString(CultureInfo.InvariantCulture), "--threads=1", "--time", "--no-status"]);
-            var theirs = Field(primesieve.Output, "Seconds:");
-            var theirCount = (long)Field(primesieve.Output, "Primes:");
-            if (count != theirCount) throw new InvalidOperationException($"pi({n}): ours {count}, primesieve {theirCount}");
+            var primesieve = await References.PrimesieveAsync(n);
+            if (count != (long)primesieve.Check) throw new InvalidOperationException($"pi({n}): ours {count}, primesieve {primesieve.Check}");
             expected = count;
             if (i < 0) continue; // warm-up: JIT tiers, caches
             ours.Add(n / seconds);
-            reference.Add(n / theirs);
-            log.WriteLine($"  primes {n:E0}: ours {seconds:0.000} s, primesieve {theirs:0.000} s");
+            reference.Add(n / primesieve.Seconds);
+            log.WriteLine($"  primes {n:E0}: ours {seconds:0.000} s, primesieve {primesieve.Seconds:0.000} s");
         }
         return Compare("kernels", $"primes n={n:E0}", ours, reference, "numbers/s", "primesieve, 1 thread", 0.20, $"pi = {expected}");
     }
@@ -54,76 +47,49 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
     {
         var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
         var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
-        // The same matrices for numpy: raw little-endian doubles, read with numpy.fromfile.
-        var directory = Directory.CreateTempSubdirectory("cloudapp-bench-");
-        try
+        var flop = 2.0 * n * n * n;
+        var ours = new List<double>();
+        var reference = new List<double>();
+        double ourSum = 0, theirSum = 0;
+        for (var i = -1; i < Repetitions(5); i++)
         {
-            var fileA = Path.Combine(directory.FullName, "a.f64");
-            var fileB = Path.Combine(directory.FullName, "b.f64");
-            await File.WriteAllBytesAsync(fileA, System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()).ToArray());
-            await File.WriteAllBytesAsync(fileB, System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()).ToArray());
-            var flop = 2.0 * n * n * n;
-            var ours = new List<double>();
-            var reference = new List<double>();
-            double ourSum = 0, theirSum = 0;
-            for (var i = -1; i < Repetitions(5); i++)
-            {
-                var c = new double[n * n];
-                var seconds = Stats.Seconds(() => MatMulKernel.Multiply(a, b, c, n, KernelContext.None));
-                ourSum = MatMulKernel.Sum(c);
-                var numpy = await External.RunAsync(Python, ["-c", NumpyDgemm, fileA, fileB, n.ToString(CultureInfo.InvariantCulture)], NumpyEnvironment);
-                var result = JsonSerializer.Deserialize<JsonElement>(numpy.Output);
-                var theirs = result.GetProperty("seconds").GetDouble();
-                theirSum = result.GetProperty("sum").GetDouble();
-                if (i < 0) continue;
-                ours.Add(flop / seconds);
-                reference.Add(flop / theirs);
-                log.WriteLine($"  matmul {n}: ours {seconds * 1000:0.0} ms, OpenBLAS {theirs * 1000:0.0} ms");
-            }
-            if (Math.Abs(ourSum - theirSum) > 1e-6 * n * n)
-            {
-                throw new InvalidOperationException($"matmul {n}: sum of C differs (ours {ourSum}, OpenBLAS {theirSum})");
-            }
-            return Compare("kernels", $"matmul n={n}", ours, reference, "FLOP/s", "OpenBLAS dgemm, 1 thread", 0.25, $"sum of C = {ourSum:G10}");
+            var c = new double[n * n];
+            var seconds = Stats.Seconds(() => MatMulKernel.Multiply(a, b, c, n, KernelContext.None));
+            ourSum = MatMulKernel.Sum(c);
+            var dgemm = await References.DgemmAsync(n, runs: 1);
+            theirSum = dgemm.Check;
+            if (i < 0) continue;
+            ours.Add(flop / seconds);
+            reference.Add(flop / dgemm.Seconds);
+            log.WriteLine($"  matmul {n}: ours {seconds * 1000:0.0} ms, OpenBLAS {dgemm.Seconds * 1000:0.0} ms");
         }
-        finally
+        if (Math.Abs(ourSum - theirSum) > 1e-6 * n * n)
         {
-            directory.Delete(recursive: true);
+            throw new InvalidOperationException($"matmul {n}: sum of C differs (ours {ourSum}, OpenBLAS {theirSum})");
         }
+        return Compare("kernels", $"matmul n={n}", ours, reference, "FLOP/s", "OpenBLAS dgemm, 1 thread", 0.25, $"sum of C = {ourSum:G10}");
     }
 
     private async Task<Row> Sha256Async(long mib)
     {
-        var file = Path.Combine(Path.GetTempPath(), $"cloudapp-bench-{Guid.NewGuid():N}.bin");
-        try
+        var kernel = new Sha256Kernel();
+        var bytes = mib * 1024.0 * 1024.0;
+        var ours = new List<double>();
+        var reference = new List<double>();
+        for (var i = -1; i < Repetitions(5); i++)
         {
-            await using (var stream = File.Create(file)) Sha256Kernel.WriteData(mib, stream);
-            var kernel = new Sha256Kernel();
-            var bytes = mib * 1024.0 * 1024.0;
-            var ours = new List<double>();
-            var reference = new List<double>();
-            for (var i = -1; i < Repetitions(5); i++)
-            {
-                string digest = "";
-                var seconds = Stats.Seconds(() => digest = (string)kernel.Run(mib, KernelContext.None).Result);
-                // The file is in the page cache after the first read; openssl's time includes its start (milliseconds).
-                var openssl = await External.RunAsync("openssl", ["dgst", "-sha256", "-r", file]);
-                var theirs = openssl.Output.Split(' ')[0];
-                if (theirs != digest) throw new InvalidOperationException($"sha256 {mib} MiB: ours {digest}, openssl {theirs}");
-                if (i < 0) continue;
-                ours.Add(bytes / seconds);
-                reference.Add(bytes / openssl.Seconds);
-                log.WriteLine($"  sha256 {mib} MiB: ours {seconds:0.000} s, openssl {openssl.Seconds:0.000} s");
-            }
-            return Compare("kernels", $"sha256 {mib} MiB", ours, reference, "bytes/s", "openssl dgst", 0.90, "same digest");
+            var seconds = Stats.Seconds(() => kernel.Run(mib, KernelContext.None));
+            var openssl = await References.OpensslSpeedAsync(settings.Smoke ? 1 : 3);
+            if (i < 0) continue;
+            ours.Add(bytes / seconds);
+            reference.Add(openssl);
+            log.WriteLine($"  sha256 {mib} MiB: ours {bytes / seconds / 1e9:0.000} GB/s, openssl speed {openssl / 1e9:0.000} GB/s");
         }
-        finally
-        {
-            File.Delete(file);
-        }
+        return Compare("kernels", $"sha256 {mib} MiB", ours, reference, "bytes/s", "openssl speed -evp sha256, 1 MiB blocks", 0.90,
+            "ours generates its data as it hashes");
     }
 
-    private static Row Compare(string section, string name, List<double> ours, List<double> reference, string unit,
+    internal static Row Compare(string section, string name, List<double> ours, List<double> reference, string unit,
         string against, double target, string detail)
     {
         // Ratio of each pair measured back to back, then the median: drift of the machine cancels within a pair.
@@ -136,30 +102,4 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
     }
 
     private int Repetitions(int full) => settings.Smoke ? 1 : full;
-
-    private static double Field(string output, string label) =>
-        double.Parse(output.Split('\n').Single(l => l.StartsWith(label, StringComparison.Ordinal))[label.Length..].Trim(), CultureInfo.InvariantCulture);
-
-    // One thread for OpenBLAS. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines to work around old
-    // OpenBLAS bugs, would slow the current one: they are removed for this command only.
-    private static readonly Dictionary<string, string?> NumpyEnvironment = new()
-    {
-        ["OPENBLAS_NUM_THREADS"] = "1",
-        ["OMP_NUM_THREADS"] = "1",
-        ["OPENBLAS_CORETYPE"] = null,
-        ["OPENBLAS_L2_SIZE"] = null,
-    };
-
-    private const string NumpyDgemm = """
-        import json, sys, time
-        import numpy as np
-        n = int(sys.argv[3])
-        a = np.fromfile(sys.argv[1], dtype='<f8').reshape(n, n)
-        b = np.fromfile(sys.argv[2], dtype='<f8').reshape(n, n)
-        np.dot(a, b)  # warm-up: loads the library, touches the pages
-        start = time.perf_counter()
-        c = np.dot(a, b)
-        seconds = time.perf_counter() - start
-        print(json.dumps({"seconds": seconds, "sum": float(c.sum())}))
-        """;
 }

@@ -11,7 +11,7 @@ var output = new Option<DirectoryInfo>("--output")
 };
 var only = new Option<string[]>("--only")
 {
-    Description = "Run only these parts: kernels, http, scrape, footprint.",
+    Description = "Run only these parts: e2e, kernels, http, scrape, footprint.",
     AllowMultipleArgumentsPerToken = true,
 };
 var computeApi = new Option<FileInfo>("--computeapi") { Description = "The built ComputeApi.dll.", Required = true };
@@ -29,9 +29,14 @@ root.SetAction(async (parse, _) =>
     var log = Console.Out;
     var rows = new List<Row>();
 
+    if (Runs("e2e"))
+    {
+        log.WriteLine("jobs through the running service against native references (one thread each)");
+        rows.AddRange(await new EndToEndBenchmarks(settings, log).RunAsync());
+    }
     if (Runs("kernels"))
     {
-        log.WriteLine("kernels against native references (one thread each)");
+        log.WriteLine("kernels alone (no service, input generated beforehand) against native references");
         rows.AddRange(await new KernelBenchmarks(settings, log).RunAsync());
     }
     long httpPeakRss = 0;

@@ -87,8 +87,8 @@ public sealed class ServiceBenchmarks(Settings settings, TextWriter log)
         log.WriteLine($"  start to ready {start.Median * 1000:0} ms, idle RSS {rss.Median:0} MiB");
         return
         [
-            new("footprint", "process start to /health 200", "time", start.Median * 1000, "ms", start.Spread),
-            new("footprint", "idle after start", "resident memory", rss.Median, "MiB", rss.Spread),
+            new("footprint", "process start to /health 200", "time", start.Median * 1000, "ms", start.Spread, "<= 200 ms", start.Median <= 0.2),
+            new("footprint", "idle after start", "resident memory", rss.Median, "MiB", rss.Spread, "<= 40 MiB", rss.Median <= 40),
         ];
     }
 

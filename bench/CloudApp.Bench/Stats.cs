@@ -31,4 +31,11 @@ public sealed record Stats(double Median, double Min, double Max)
         action();
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
+
+    public static async Task<double> SecondsAsync(Func<Task> action)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await action();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
 }

@@ -24,13 +24,16 @@ public sealed class BenchSmokeTests
             Assert.False(string.IsNullOrEmpty(report.GetProperty("machine").GetProperty("cpu").GetString()));
             var rows = report.GetProperty("rows").EnumerateArray().ToList();
             var sections = rows.Select(r => r.GetProperty("section").GetString()).ToHashSet();
-            Assert.Superset(new HashSet<string?> { "kernels", "http", "scrape", "footprint" }, sections);
+            Assert.Superset(new HashSet<string?> { "end to end", "kernels", "http", "scrape", "footprint" }, sections);
             Assert.All(rows, r => Assert.True(double.IsFinite(r.GetProperty("value").GetDouble()), r.ToString()));
-            // Every kernel was compared with its reference tool on the same input.
-            var kernels = rows.Where(r => r.GetProperty("section").GetString() == "kernels").Select(r => r.GetProperty("case").GetString()!).ToList();
-            Assert.Contains(kernels, k => k.StartsWith("primes", StringComparison.Ordinal));
-            Assert.Contains(kernels, k => k.StartsWith("matmul", StringComparison.Ordinal));
-            Assert.Contains(kernels, k => k.StartsWith("sha256", StringComparison.Ordinal));
+            // Every kernel was compared with its reference tool on the same input, alone and through the service.
+            foreach (var section in new[] { "end to end", "kernels" })
+            {
+                var kernels = rows.Where(r => r.GetProperty("section").GetString() == section).Select(r => r.GetProperty("case").GetString()!).ToList();
+                Assert.Contains(kernels, k => k.StartsWith("primes", StringComparison.Ordinal));
+                Assert.Contains(kernels, k => k.StartsWith("matmul", StringComparison.Ordinal));
+                Assert.Contains(kernels, k => k.StartsWith("sha256", StringComparison.Ordinal));
+            }
             Assert.True(File.Exists(Path.Combine(output, "smoke.md")));
         }
         finally

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using CloudApp.ComputeApi.Kernels;
+
+namespace CloudApp.Bench;
+
+/// <summary>
+/// The native references, one thread each, at their best in-memory speed: primesieve, OpenBLAS dgemm (through
+/// numpy, on the kernel's own matrices, timed inside Python so start-up and loading are not counted) and
+/// <c>openssl speed -evp sha256</c> on 1 MiB blocks.
+/// </summary>
+public static class References
+{
+    // Debian's numpy is installed for Debian's Python, which is not always the first python3 on PATH.
+    private const string Python = "/usr/bin/python3";
+
+    public sealed record Timed(double Seconds, double Check);
+
+    /// <summary>pi(n) by primesieve: its own timing, and the count.</summary>
+    public static async Task<Timed> PrimesieveAsync(long n)
+    {
+        var run = await External.RunAsync("primesieve", [n.ToString(CultureInfo.InvariantCulture), "--threads=1", "--time", "--no-status"]);
+        return new Timed(Field(run.Output, "Seconds:"), Field(run.Output, "Primes:"));
+    }
+
+    /// <summary>The same n x n product the matmul kernel computes, by OpenBLAS; the fastest of a few runs, and the sum of C.</summary>
+    public static async Task<Timed> DgemmAsync(int n, int runs)
+    {
+        var directory = Directory.CreateTempSubdirectory("cloudapp-bench-");
+        try
+        {
+            // The kernel's matrices as raw little-endian doubles, read with numpy.fromfile.
+            var files = new[] { MatMulKernel.SeedA, MatMulKernel.SeedB }.Select((seed, i) =>
+            {
+                var file = Path.Combine(directory.FullName, $"{i}.f64");
+                File.WriteAllBytes(file, MemoryMarshal.AsBytes(MatMulKernel.Generate(n, seed, KernelContext.None).AsSpan()).ToArray());
+                return file;
+            }).ToArray();
+            var result = await NumpyDgemmAsync(files[0], files[1], n, runs, await BestCoreType.Value);
+            return new Timed(result.GetProperty("seconds").GetDouble(), result.GetProperty("sum").GetDouble());
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<JsonElement> NumpyDgemmAsync(string fileA, string fileB, int n, int runs, string? coreType)
+    {
+        var environment = new Dictionary<string, string?>(NumpyEnvironment) { ["OPENBLAS_CORETYPE"] = coreType };
+        var numpy = await External.RunAsync(Python,
+            ["-c", NumpyDgemm, fileA, fileB, n.ToString(CultureInfo.InvariantCulture), runs.ToString(CultureInfo.InvariantCulture)],
+            environment);
+        return JsonSerializer.Deserialize<JsonElement>(numpy.Output);
+    }
+
+    /// <summary>
+    /// OpenBLAS picks its kernels from the processor's model, and falls back to old generic ones (Prescott: SSE3)
+    /// on a model it does not know, as virtual machines often report: 4-5 times slower on an AVX-512 processor.
+    /// The reference is OpenBLAS at its best, so each kernel family the processor may run is tried on n = 512 and
+    /// the fastest is used (a family whose instructions the processor lacks fails and is skipped).
+    /// </summary>
+    private static readonly Lazy<Task<string?>> BestCoreType = new(async () =>
+    {
+        const int n = 512;
+        var directory = Directory.CreateTempSubdirectory("cloudapp-bench-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, "m.f64");
+            File.WriteAllBytes(file, MemoryMarshal.AsBytes(MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None).AsSpan()).ToArray());
+            var timings = new List<(string? Core, double Seconds)>();
+            foreach (var core in new string?[] { null, "Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids" })
+            {
+                try
+                {
+                    var result = await NumpyDgemmAsync(file, file, n, runs: 5, core);
+                    timings.Add((core, result.GetProperty("seconds").GetDouble()));
+                }
+                catch (InvalidOperationException)
+                {
+                    // Instructions this processor does not have.
+                }
+            }
+            var best = timings.MinBy(t => t.Seconds);
+            Console.WriteLine($"  OpenBLAS kernels: {string.Join(", ", timings.Select(t => $"{t.Core ?? "detected"} {t.Seconds * 1000:0.0} ms"))} at n={n}; using {best.Core ?? "the detected ones"}");
+            return best.Core;
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    });
+
+    /// <summary>SHA-256 throughput of <c>openssl speed -evp sha256</c> on 1 MiB blocks, in bytes per second.</summary>
+    public static async Task<double> OpensslSpeedAsync(int seconds)
+    {
+        var run = await External.RunAsync("openssl",
+            ["speed", "-evp", "sha256", "-bytes", "1048576", "-seconds", seconds.ToString(CultureInfo.InvariantCulture), "-mr"]);
+        // Machine-readable result: "+F:<n>:sha256:<bytes per second>".
+        var line = run.Output.Split('\n').Single(l => l.StartsWith("+F:", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    private static double Field(string output, string label) =>
+        double.Parse(output.Split('\n').Single(l => l.StartsWith(label, StringComparison.Ordinal))[label.Length..].Trim(), CultureInfo.InvariantCulture);
+
+    // One thread for OpenBLAS. OPENBLAS_L2_SIZE, set on some machines to work around old OpenBLAS bugs, would
+    // slow the current one: it is removed for this command only. OPENBLAS_CORETYPE is chosen above.
+    private static readonly Dictionary<string, string?> NumpyEnvironment = new()
+    {
+        ["OPENBLAS_NUM_THREADS"] = "1",
+        ["OMP_NUM_THREADS"] = "1",
+        ["OPENBLAS_L2_SIZE"] = null,
+    };
+
+    private const string NumpyDgemm = """
+        import json, sys, time
+        import numpy as np
+        n, runs = int(sys.argv[3]), int(sys.argv[4])
+        a = np.fromfile(sys.argv[1], dtype='<f8').reshape(n, n)
+        b = np.fromfile(sys.argv[2], dtype='<f8').reshape(n, n)
+        c = np.dot(a, b)  # warm-up: loads the library, touches the pages
+        best = float('inf')
+        for _ in range(runs):
+            start = time.perf_counter()
+            c = np.dot(a, b)
+            best = min(best, time.perf_counter() - start)
+        print(json.dumps({"seconds": best, "sum": float(c.sum())}))
+        """;
+}

@@ -45,7 +45,6 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         var c = matrices.Slice(2L * length, length);
         Generate(a, n, SeedA, context);
         Generate(b, n, SeedB, context);
-        c.Clear();
         Multiply(a, b, c, n, context, scratch);
         return new KernelOutput(Sum(c), 2L * n * n * n);
     }
@@ -129,7 +128,7 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         return total;
     }
 
-    /// <summary>C += A * B for row-major n x n matrices.</summary>
+    /// <summary>C = A * B for row-major n x n matrices (C's previous contents are overwritten, never read).</summary>
     internal static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, KernelContext context,
         ScratchMemory? scratch = null)
     {
@@ -143,7 +142,7 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         }
     }
 
-    /// <summary>C += A * B with the 256-bit (AVX2) micro-kernel, whatever the processor supports (the fallback path, for tests).</summary>
+    /// <summary>C = A * B with the 256-bit (AVX2) micro-kernel, whatever the processor supports (the fallback path, for tests).</summary>
     internal static void MultiplyWith256BitVectors(double[] a, double[] b, double[] c, int n, KernelContext context) =>
         Multiply<Kernel6x8>(a, b, c, n, context, ScratchMemory.Shared);
 
@@ -159,8 +158,11 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         /// <summary>Columns of B packed at a time (KC x NC, in the L3 cache).</summary>
         static abstract int NC { get; }
 
-        /// <summary>C[0..MR, 0..NR] += Apanel (MR x kc) * Bpanel (kc x NR), with C's rows <paramref name="ldc"/> apart.</summary>
-        static abstract void Run(int kc, ref double a, ref double b, ref double c, nuint ldc);
+        /// <summary>
+        /// C[0..MR, 0..NR] (+)= Apanel (MR x kc) * Bpanel (kc x NR), with C's rows <paramref name="ldc"/> apart: added to C
+        /// when <paramref name="accumulate"/>, else stored over it (the first depth block, so C needs no clearing).
+        /// </summary>
+        static abstract void Run(int kc, ref double a, ref double b, ref double c, nuint ldc, bool accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -182,6 +184,7 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
             for (var pc = 0; pc < n; pc += kcMax)
             {
                 var kc = Math.Min(kcMax, n - pc);
+                var accumulate = pc > 0;
                 PackB<TKernel>(b, n, pc, jc, kc, nc, packedB);
                 for (var ic = 0; ic < n; ic += mcMax)
                 {
@@ -198,18 +201,18 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
                             ref var aPanel = ref packedA[ir * kc];
                             if (mr == mrFull && nr == nrFull)
                             {
-                                TKernel.Run(kc, ref aPanel, ref bPanel, ref c[((ic + ir) * n) + jc + jr], (nuint)n);
+                                TKernel.Run(kc, ref aPanel, ref bPanel, ref c[((ic + ir) * n) + jc + jr], (nuint)n, accumulate);
                             }
                             else
                             {
-                                // Partial tile at the matrix edge: compute a full tile into scratch, add the valid part.
-                                edge.Clear();
-                                TKernel.Run(kc, ref aPanel, ref bPanel, ref edge[0], (nuint)nrFull);
+                                // Partial tile at the matrix edge: compute a full tile into scratch, then the valid part.
+                                TKernel.Run(kc, ref aPanel, ref bPanel, ref edge[0], (nuint)nrFull, accumulate: false);
                                 for (var i = 0; i < mr; i++)
                                 {
                                     for (var j = 0; j < nr; j++)
                                     {
-                                        c[((ic + ir + i) * n) + jc + jr + j] += edge[(i * nrFull) + j];
+                                        ref var cij = ref c[((ic + ir + i) * n) + jc + jr + j];
+                                        cij = accumulate ? cij + edge[(i * nrFull) + j] : edge[(i * nrFull) + j];
                                     }
                                 }
                             }
@@ -343,7 +346,7 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         public static int NC => 2048;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run(int kc, ref double a, ref double b, ref double c, nuint ldc)
+        public static void Run(int kc, ref double a, ref double b, ref double c, nuint ldc, bool accumulate)
         {
             Vector512<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector512<double> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -396,25 +399,30 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
                 b = ref Unsafe.Add(ref b, 16);
             }
 
-            AddRow(ref c, 0 * ldc, c00, c01);
-            AddRow(ref c, 1 * ldc, c10, c11);
-            AddRow(ref c, 2 * ldc, c20, c21);
-            AddRow(ref c, 3 * ldc, c30, c31);
-            AddRow(ref c, 4 * ldc, c40, c41);
-            AddRow(ref c, 5 * ldc, c50, c51);
-            AddRow(ref c, 6 * ldc, c60, c61);
-            AddRow(ref c, 7 * ldc, c70, c71);
-            AddRow(ref c, 8 * ldc, c80, c81);
-            AddRow(ref c, 9 * ldc, c90, c91);
-            AddRow(ref c, 10 * ldc, cA0, cA1);
-            AddRow(ref c, 11 * ldc, cB0, cB1);
+            AddRow(ref c, 0 * ldc, c00, c01, accumulate);
+            AddRow(ref c, 1 * ldc, c10, c11, accumulate);
+            AddRow(ref c, 2 * ldc, c20, c21, accumulate);
+            AddRow(ref c, 3 * ldc, c30, c31, accumulate);
+            AddRow(ref c, 4 * ldc, c40, c41, accumulate);
+            AddRow(ref c, 5 * ldc, c50, c51, accumulate);
+            AddRow(ref c, 6 * ldc, c60, c61, accumulate);
+            AddRow(ref c, 7 * ldc, c70, c71, accumulate);
+            AddRow(ref c, 8 * ldc, c80, c81, accumulate);
+            AddRow(ref c, 9 * ldc, c90, c91, accumulate);
+            AddRow(ref c, 10 * ldc, cA0, cA1, accumulate);
+            AddRow(ref c, 11 * ldc, cB0, cB1, accumulate);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void AddRow(ref double c, nuint offset, Vector512<double> left, Vector512<double> right)
+        private static void AddRow(ref double c, nuint offset, Vector512<double> left, Vector512<double> right, bool accumulate)
         {
-            (Vector512.LoadUnsafe(ref c, offset) + left).StoreUnsafe(ref c, offset);
-            (Vector512.LoadUnsafe(ref c, offset + 8) + right).StoreUnsafe(ref c, offset + 8);
+            if (accumulate)
+            {
+                left = Vector512.LoadUnsafe(ref c, offset) + left;
+                right = Vector512.LoadUnsafe(ref c, offset + 8) + right;
+            }
+            left.StoreUnsafe(ref c, offset);
+            right.StoreUnsafe(ref c, offset + 8);
         }
     }
 
@@ -428,7 +436,7 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         public static int NC => 1024;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run(int kc, ref double a, ref double b, ref double c, nuint ldc)
+        public static void Run(int kc, ref double a, ref double b, ref double c, nuint ldc, bool accumulate)
         {
             Vector256<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector256<double> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -461,19 +469,24 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
                 b = ref Unsafe.Add(ref b, 8);
             }
 
-            AddRow(ref c, 0 * ldc, c00, c01);
-            AddRow(ref c, 1 * ldc, c10, c11);
-            AddRow(ref c, 2 * ldc, c20, c21);
-            AddRow(ref c, 3 * ldc, c30, c31);
-            AddRow(ref c, 4 * ldc, c40, c41);
-            AddRow(ref c, 5 * ldc, c50, c51);
+            AddRow(ref c, 0 * ldc, c00, c01, accumulate);
+            AddRow(ref c, 1 * ldc, c10, c11, accumulate);
+            AddRow(ref c, 2 * ldc, c20, c21, accumulate);
+            AddRow(ref c, 3 * ldc, c30, c31, accumulate);
+            AddRow(ref c, 4 * ldc, c40, c41, accumulate);
+            AddRow(ref c, 5 * ldc, c50, c51, accumulate);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void AddRow(ref double c, nuint offset, Vector256<double> left, Vector256<double> right)
+        private static void AddRow(ref double c, nuint offset, Vector256<double> left, Vector256<double> right, bool accumulate)
         {
-            (Vector256.LoadUnsafe(ref c, offset) + left).StoreUnsafe(ref c, offset);
-            (Vector256.LoadUnsafe(ref c, offset + 4) + right).StoreUnsafe(ref c, offset + 4);
+            if (accumulate)
+            {
+                left = Vector256.LoadUnsafe(ref c, offset) + left;
+                right = Vector256.LoadUnsafe(ref c, offset + 4) + right;
+            }
+            left.StoreUnsafe(ref c, offset);
+            right.StoreUnsafe(ref c, offset + 4);
         }
     }
 }

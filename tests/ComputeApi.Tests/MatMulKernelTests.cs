@@ -17,6 +17,7 @@ public class MatMulKernelTests
         var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
         var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
         var c = new double[n * n];
+        Array.Fill(c, double.NaN); // C is overwritten, never read: its old contents must not matter
 
         MatMulKernel.Multiply(a, b, c, n, KernelContext.None);
 
@@ -43,6 +44,7 @@ public class MatMulKernelTests
         var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
         var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
         var c = new double[n * n];
+        Array.Fill(c, double.NaN); // C is overwritten, never read: its old contents must not matter
 
         MatMulKernel.MultiplyWith256BitVectors(a, b, c, n, KernelContext.None);
 

@@ -20,7 +20,8 @@ public enum JobOutcome
 /// <summary>
 /// Admits jobs through a concurrency limiter (at most N running, a bounded queue, oldest first) and runs each
 /// kernel on one of N dedicated, lower-priority threads, so long computations never occupy the thread pool that
-/// serves /metrics and the health probes. Every step is recorded in <see cref="ComputeMetrics"/>.
+/// serves /metrics and the health probes; jobs a kernel declares quick (<see cref="IComputeKernel.InlineMaxSize"/>)
+/// run on the request's thread. Every step is recorded in <see cref="ComputeMetrics"/>.
 /// </summary>
 public sealed class ComputeJobRunner : IDisposable
 {
@@ -97,7 +98,9 @@ public sealed class ComputeJobRunner : IDisposable
         try
         {
             var context = new KernelContext(aborted, work => _metrics.WorkDone(name, work));
-            var output = await _threads.RunAsync(() => kernel.Run(size, context), aborted);
+            var output = size <= kernel.InlineMaxSize
+                ? kernel.Run(size, context)
+                : await _threads.RunAsync(() => kernel.Run(size, context), aborted);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.JobFinished(name, JobOutcome.Success, elapsed);
             return new JobResult(JobOutcome.Success, output, elapsed);

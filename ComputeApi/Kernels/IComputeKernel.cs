@@ -25,6 +25,13 @@ public interface IComputeKernel
     /// <summary>How <see cref="KernelOutput.Work"/> is counted, in answers and as a metric.</summary>
     KernelWork Work { get; }
 
+    /// <summary>
+    /// Sizes up to this one finish in well under a millisecond and run on the request's own thread: handing a job
+    /// of a few microseconds to a compute worker thread and back costs two thread wake-ups, more than the job.
+    /// They still take a compute slot, report their metrics and honour cancellation. 0 (the default): never.
+    /// </summary>
+    long InlineMaxSize => 0;
+
     KernelOutput Run(long size, KernelContext context);
 }
 

@@ -50,6 +50,9 @@ public sealed class PrimeCountKernel : IComputeKernel
     public string Description => "Counts the primes <= n with a segmented, wheel-factorized sieve of Eratosthenes.";
     public string SizeMeaning => "count primes up to n";
     public long HardMaxSize => 1_000_000_000_000;
+
+    /// <summary>Up to a million: about 0.1 ms.</summary>
+    public long InlineMaxSize => 1_000_000;
     public KernelLimits DefaultLimits => new() { DefaultSize = 10_000_000, MaxSize = 10_000_000_000 };
     public KernelWork Work { get; } = new("numbers", "compute.primes.sieved", "{number}",
         "Numbers the prime sieve has covered; rate() is the sieving throughput.");

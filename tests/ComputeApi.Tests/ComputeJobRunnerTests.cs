@@ -66,6 +66,43 @@ public sealed class ComputeJobRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunsQuickJobsOnTheRequestsThreadAndTheRestOnAComputeWorkerThread()
+    {
+        var kernel = new ThreadRecordingKernel();
+
+        await _runner.RunAsync(kernel, ThreadRecordingKernel.Quick, CancellationToken.None, CancellationToken.None);
+        await _runner.RunAsync(kernel, ThreadRecordingKernel.Quick + 1, CancellationToken.None, CancellationToken.None);
+
+        Assert.Equal(2, kernel.Threads.Count);
+        Assert.False(kernel.Threads[0]?.StartsWith("compute-kernel-", StringComparison.Ordinal) ?? false, $"a quick job ran on {kernel.Threads[0]}");
+        Assert.StartsWith("compute-kernel-", kernel.Threads[1]);
+        // Both held the slot and were measured.
+        Assert.Equal([1L, -1L, 1L, -1L], _active.GetMeasurementSnapshot().Select(m => m.Value));
+        Assert.Equal(2, _jobs.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    /// <summary>Records the thread each run happened on; quick up to <see cref="Quick"/>.</summary>
+    private sealed class ThreadRecordingKernel : IComputeKernel
+    {
+        public const long Quick = 10;
+
+        public List<string?> Threads { get; } = [];
+        public string Name => PrimeCountKernel.KernelName;
+        public string Description => "records its thread";
+        public string SizeMeaning => "anything";
+        public long HardMaxSize => 100;
+        public long InlineMaxSize => Quick;
+        public KernelLimits DefaultLimits => new() { DefaultSize = 1, MaxSize = 100 };
+        public KernelWork Work => new("numbers", "test.thread.work", "{number}", "test work");
+
+        public KernelOutput Run(long size, KernelContext context)
+        {
+            lock (Threads) Threads.Add(Thread.CurrentThread.Name);
+            return new KernelOutput(size, size);
+        }
+    }
+
+    [Fact]
     public async Task QueuesBeyondTheConcurrencyLimitAndRejectsBeyondTheQueue()
     {
         var gate = new GateKernel();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 
 namespace CloudApp.ComputeApi;
@@ -7,6 +8,10 @@ namespace CloudApp.ComputeApi;
 public sealed class ComputeOptions
 {
     public const string SectionName = "Compute";
+
+    // ComputeOptionsValidator is generated at build time and checks these ranges with its own copy of the
+    // attribute; DataAnnotations' reflection-based RangeAttribute (which trimming may break) never runs.
+    private const string TimeSpanRangeIsCheckedByGeneratedCode = "Read only by the generated ComputeOptionsValidator.";
 
     /// <summary>Kernels that run at the same time; 0 means one per processor the process may use.</summary>
     [Range(0, 1024)]
@@ -17,10 +22,12 @@ public sealed class ComputeOptions
     public int QueueLimit { get; set; } = 8;
 
     /// <summary>Deadline of one compute request, waiting included; past it the kernel stops and the answer is 504.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TimeSpanRangeIsCheckedByGeneratedCode)]
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Value of the Retry-After header sent with 429.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TimeSpanRangeIsCheckedByGeneratedCode)]
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -24,6 +24,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 dotnet build bench/CloudApp.Bench -c Release -nologo -v quiet
+# The service as its image ships it: published for this machine (self-contained, trimmed, ReadyToRun).
+published=artifacts/bench/computeapi
+dotnet publish ComputeApi -c Release --use-current-runtime -o "$published" -nologo -v quiet
 exec dotnet bench/CloudApp.Bench/bin/Release/net10.0/CloudApp.Bench.dll \
-  --computeapi ComputeApi/bin/Release/net10.0/ComputeApi.dll \
+  --computeapi "$published/ComputeApi" \
   --bareapi bench/BareApi/bin/Release/net10.0/BareApi.dll "$@"

@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace CloudApp.ComputeApi.Apis;
 
@@ -21,3 +23,16 @@ public sealed record KernelInfo(
     [property: Description("Largest size accepted; larger sizes get 400.")] long MaxSize,
     string WorkUnit,
     [property: Description("Relative URL that runs the kernel with its default size.")] string Href);
+
+/// <summary>
+/// The answers' JSON, generated at build time: the published service is trimmed, which leaves no reflection-based
+/// serialization. A result is a number or a digest, hence the primitive types.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ComputeResponse))]
+[JsonSerializable(typeof(KernelInfo))]
+[JsonSerializable(typeof(KernelInfo[]))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(double))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -77,11 +77,12 @@ public sealed class Service : IAsyncDisposable
     {
         var port = External.FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo("dotnet", [assembly, "--urls", address.ToString()])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        // A framework-dependent build is run by dotnet; a published one by its own executable.
+        var start = assembly.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? new ProcessStartInfo("dotnet", [assembly, "--urls", address.ToString()])
+            : new ProcessStartInfo(assembly, ["--urls", address.ToString()]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings) start.Environment[key] = value;

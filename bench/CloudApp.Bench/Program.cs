@@ -14,7 +14,7 @@ var only = new Option<string[]>("--only")
     Description = "Run only these parts: e2e, kernels, http, scrape, footprint.",
     AllowMultipleArgumentsPerToken = true,
 };
-var computeApi = new Option<FileInfo>("--computeapi") { Description = "The built ComputeApi.dll.", Required = true };
+var computeApi = new Option<FileInfo>("--computeapi") { Description = "The ComputeApi to measure: a published executable, or a built ComputeApi.dll.", Required = true };
 var bareApi = new Option<FileInfo>("--bareapi") { Description = "The built BareApi.dll.", Required = true };
 
 var root = new RootCommand("CloudApp benchmarks: ratios against references measured side by side in the same run.")

@@ -85,11 +85,19 @@ public sealed class ServiceBenchmarks(Settings settings, TextWriter log)
         var start = Stats.Of(starts);
         var rss = Stats.Of(idle);
         log.WriteLine($"  start to ready {start.Median * 1000:0} ms, idle RSS {rss.Median:0} MiB");
-        return
-        [
+        var rows = new List<Row>
+        {
             new("footprint", "process start to /health 200", "time", start.Median * 1000, "ms", start.Spread, "<= 200 ms", start.Median <= 0.2),
             new("footprint", "idle after start", "resident memory", rss.Median, "MiB", rss.Spread, "<= 40 MiB", rss.Median <= 40),
-        ];
+        };
+        if (!settings.ComputeApi.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+        {
+            // The published folder is the image's application layer; the base image comes on top.
+            var folder = new DirectoryInfo(Path.GetDirectoryName(settings.ComputeApi)!);
+            var bytes = folder.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+            rows.Add(new("footprint", "published service (image layer, base not included)", "size", bytes / 1e6, "MB"));
+        }
+        return rows;
     }
 
     private static async Task WaitSaturatedAsync(HttpClient client)

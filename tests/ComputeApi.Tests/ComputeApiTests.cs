@@ -262,6 +262,19 @@ public class ComputeApiTests
         Assert.Contains("Compute:matmul:MaxSize", error.ToString());
     }
 
+    [Theory]
+    [InlineData("Compute:RequestTimeout", "00:00:00.010")]
+    [InlineData("Compute:RequestTimeout", "02:00:00")]
+    [InlineData("Compute:RetryAfter", "00:00:00")]
+    public async Task RefusesToStartWithATimeOutsideItsRange(string key, string value)
+    {
+        await using var app = ComputeApiFactory.Create((key, value));
+
+        var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+
+        Assert.Contains(key.Split(':')[1], error.ToString());
+    }
+
     [Fact]
     public async Task RefusesToStartWithANegativeQueue()
     {

@@ -230,7 +230,7 @@ public sealed class KubernetesManifestTests
             Assert.True(i.LastIndexOf(':') > i.LastIndexOf('/') && tag != "latest", $"{i} must carry a pinned tag");
         });
 
-        var (result, copy) = await Manifests.KustomizeAsync(dir => File.WriteAllText(Path.Combine(dir, "kustomization.yaml"), """
+        var result = await Manifests.KustomizeAsync(dir => File.WriteAllText(Path.Combine(dir, "kustomization.yaml"), """
             apiVersion: kustomize.config.k8s.io/v1beta1
             kind: Kustomization
             resources: [k8s]
@@ -239,7 +239,6 @@ public sealed class KubernetesManifestTests
                 newName: registry.example.com/team/computeapi
                 newTag: "1.2.3"
             """));
-        Directory.Delete(copy, recursive: true);
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("image: registry.example.com/team/computeapi:1.2.3", result.Output);
         Assert.DoesNotContain("image: cloudapp/computeapi", result.Output);
@@ -277,7 +276,7 @@ public sealed class KubernetesManifestTests
                 .Single(v => v.Name == "prometheus-config").ConfigMap.Name;
 
         var before = ConfigMapOf(await Manifests.BuiltAsync());
-        var (result, copy) = await Manifests.KustomizeAsync(root =>
+        var result = await Manifests.KustomizeAsync(root =>
         {
             // An overlay's own prometheus.yml, here the base's with a longer scrape interval.
             var changed = File.ReadAllText(Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"))
@@ -293,22 +292,15 @@ public sealed class KubernetesManifestTests
                     files: [prometheus.yml]
                 """);
         });
-        try
-        {
-            Assert.True(result.ExitCode == 0, result.ToString());
-            var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
-            var after = ConfigMapOf(objects);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+        var after = ConfigMapOf(objects);
 
-            // A new name in the pod template is a new pod template: the Deployment rolls out the new configuration.
-            Assert.NotEqual(before, after);
-            Assert.StartsWith("prometheus-config-", after);
-            var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == after);
-            Assert.Contains("scrape_interval: 30s", config.Data["prometheus.yml"]);
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        // A new name in the pod template is a new pod template: the Deployment rolls out the new configuration.
+        Assert.NotEqual(before, after);
+        Assert.StartsWith("prometheus-config-", after);
+        var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == after);
+        Assert.Contains("scrape_interval: 30s", config.Data["prometheus.yml"]);
     }
 
     [Fact]
@@ -326,23 +318,16 @@ public sealed class KubernetesManifestTests
         Assert.DoesNotContain('\n', password);
 
         // An overlay with the component: Grafana creates its admin with that Secret's password.
-        var (result, copy) = await Manifests.KustomizeAsync(root =>
+        var result = await Manifests.KustomizeAsync(root =>
             File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "resources: [k8s/base]\ncomponents: [k8s/components/grafana-admin]\n"));
-        try
-        {
-            Assert.True(result.ExitCode == 0, result.ToString());
-            var grafana = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true).OfType<V1Deployment>()
-                .Single(d => d.Metadata.Name == "grafana").Spec.Template.Spec;
-            var volume = Assert.Single(grafana.Volumes, v => v.Secret is not null);
-            Assert.Equal((secret.Metadata.Name, secret.Metadata.NamespaceProperty), (volume.Secret.SecretName, "cloudapp"));
-            var container = grafana.Containers[0];
-            var mount = Assert.Single(container.VolumeMounts, m => m.Name == volume.Name);
-            Assert.Contains(container.Env, e => e.Name == "GF_SECURITY_ADMIN_PASSWORD__FILE" && e.Value == $"{mount.MountPath}/password");
-            Assert.Contains(container.Env, e => e.Name == "GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION" && e.Value == "false");
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var grafana = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true).OfType<V1Deployment>()
+            .Single(d => d.Metadata.Name == "grafana").Spec.Template.Spec;
+        var volume = Assert.Single(grafana.Volumes, v => v.Secret is not null);
+        Assert.Equal((secret.Metadata.Name, secret.Metadata.NamespaceProperty), (volume.Secret.SecretName, "cloudapp"));
+        var container = grafana.Containers[0];
+        var mount = Assert.Single(container.VolumeMounts, m => m.Name == volume.Name);
+        Assert.Contains(container.Env, e => e.Name == "GF_SECURITY_ADMIN_PASSWORD__FILE" && e.Value == $"{mount.MountPath}/password");
+        Assert.Contains(container.Env, e => e.Name == "GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION" && e.Value == "false");
     }
 }

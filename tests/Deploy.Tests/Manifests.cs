@@ -25,36 +25,35 @@ internal static class Manifests
     /// Runs <c>kubectl kustomize</c> on a copy of deploy/k8s (in <c>k8s/</c>), or on an overlay <paramref name="prepare"/>
     /// writes beside it (e.g. <c>resources: [k8s/base]</c>).
     /// </summary>
-    public static async Task<(ExternalProgram.Result Result, string Directory)> KustomizeAsync(Action<string>? prepare = null)
+    public static async Task<ExternalProgram.Result> KustomizeAsync(Action<string>? prepare = null)
     {
         var copy = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cloudapp-k8s-{Guid.NewGuid():N}");
-        var @base = System.IO.Path.Combine(copy, "k8s");
-        foreach (var file in System.IO.Directory.GetFiles(Directory, "*", SearchOption.AllDirectories))
-        {
-            var destination = System.IO.Path.Combine(@base, System.IO.Path.GetRelativePath(Directory, file));
-            System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-        prepare?.Invoke(copy);
-        var target = System.IO.File.Exists(System.IO.Path.Combine(copy, "kustomization.yaml")) ? copy : @base;
-        var result = await ExternalProgram.RunAsync("kubectl", ["kustomize", target], TimeSpan.FromMinutes(1));
-        return (result, copy);
-    }
-
-    /// <summary>The whole deployment as generated (deploy/k8s: the base and the node agents), or <paramref name="folder"/> of it.</summary>
-    public static async Task<IReadOnlyList<object>> BuiltAsync(string folder = ".")
-    {
-        var (result, copy) = await KustomizeAsync(root =>
-            File.WriteAllText(System.IO.Path.Combine(root, "kustomization.yaml"), $"resources: [k8s/{folder}]\n"));
         try
         {
-            Assert.True(result.ExitCode == 0, $"kubectl kustomize failed: {result}");
-            return KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+            var @base = System.IO.Path.Combine(copy, "k8s");
+            foreach (var file in System.IO.Directory.GetFiles(Directory, "*", SearchOption.AllDirectories))
+            {
+                var destination = System.IO.Path.Combine(@base, System.IO.Path.GetRelativePath(Directory, file));
+                System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(destination)!);
+                File.Copy(file, destination);
+            }
+            prepare?.Invoke(copy);
+            var target = System.IO.File.Exists(System.IO.Path.Combine(copy, "kustomization.yaml")) ? copy : @base;
+            return await ExternalProgram.RunAsync("kubectl", ["kustomize", target], TimeSpan.FromMinutes(1));
         }
         finally
         {
             System.IO.Directory.Delete(copy, recursive: true);
         }
+    }
+
+    /// <summary>The whole deployment as generated (deploy/k8s: the base and the node agents), or <paramref name="folder"/> of it.</summary>
+    public static async Task<IReadOnlyList<object>> BuiltAsync(string folder = ".")
+    {
+        var result = await KustomizeAsync(root =>
+            File.WriteAllText(System.IO.Path.Combine(root, "kustomization.yaml"), $"resources: [k8s/{folder}]\n"));
+        Assert.True(result.ExitCode == 0, $"kubectl kustomize failed: {result}");
+        return KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
     }
 
     public static IEnumerable<(IMetadata<V1ObjectMeta> Workload, V1PodTemplateSpec Pod)> Workloads(IEnumerable<object> objects) =>

@@ -103,62 +103,48 @@ public sealed class OverlayTests
     [Fact]
     public async Task AnOverlayMayMoveTheApplicationToAnotherNamespace()
     {
-        var (result, copy) = await Manifests.KustomizeAsync(root =>
+        var result = await Manifests.KustomizeAsync(root =>
             File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "namespace: team-a\nresources: [k8s/base]\n"));
-        try
-        {
-            Assert.True(result.ExitCode == 0, result.ToString());
-            var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
 
-            Assert.Equal("team-a", Assert.Single(objects.OfType<V1Namespace>()).Metadata.Name);
-            Assert.All(objects.OfType<IMetadata<V1ObjectMeta>>().Where(o => o is not (V1Namespace or V1ClusterRole or V1ClusterRoleBinding)),
-                o => Assert.Equal("team-a", o.Metadata.NamespaceProperty));
-            // Prometheus' service account, bound cluster-wide, moved with it.
-            var binding = Assert.Single(objects.OfType<V1ClusterRoleBinding>());
-            Assert.Equal("team-a", Assert.Single(binding.Subjects).NamespaceProperty);
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        Assert.Equal("team-a", Assert.Single(objects.OfType<V1Namespace>()).Metadata.Name);
+        Assert.All(objects.OfType<IMetadata<V1ObjectMeta>>().Where(o => o is not (V1Namespace or V1ClusterRole or V1ClusterRoleBinding)),
+            o => Assert.Equal("team-a", o.Metadata.NamespaceProperty));
+        // Prometheus' service account, bound cluster-wide, moved with it.
+        var binding = Assert.Single(objects.OfType<V1ClusterRoleBinding>());
+        Assert.Equal("team-a", Assert.Single(binding.Subjects).NamespaceProperty);
     }
 
     [Fact]
     public async Task KedaScalesComputeApiOnItsJobsInFlightInsteadOfCpu()
     {
-        var (result, copy) = await Manifests.KustomizeAsync(root =>
+        var result = await Manifests.KustomizeAsync(root =>
             File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "resources: [k8s/overlays/keda]\n"));
-        try
-        {
-            Assert.True(result.ExitCode == 0, result.ToString());
-            // ScaledObject is KEDA's own kind, unknown to the Kubernetes client models: read the documents as YAML.
-            var stream = new YamlStream();
-            stream.Load(new StringReader(result.Output));
-            var documents = stream.Documents.Select(d => (YamlMappingNode)d.RootNode).ToList();
-            string Kind(YamlMappingNode d) => d.Children[new YamlScalarNode("kind")].ToString();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // ScaledObject is KEDA's own kind, unknown to the Kubernetes client models: read the documents as YAML.
+        var stream = new YamlStream();
+        stream.Load(new StringReader(result.Output));
+        var documents = stream.Documents.Select(d => (YamlMappingNode)d.RootNode).ToList();
+        string Kind(YamlMappingNode d) => d.Children[new YamlScalarNode("kind")].ToString();
 
-            Assert.DoesNotContain(documents, d => Kind(d) == "HorizontalPodAutoscaler"); // KEDA creates its own
-            var spec = (YamlMappingNode)Assert.Single(documents, d => Kind(d) == "ScaledObject").Children[new YamlScalarNode("spec")];
-            Assert.Equal("computeapi", ((YamlMappingNode)spec["scaleTargetRef"])["name"].ToString());
+        Assert.DoesNotContain(documents, d => Kind(d) == "HorizontalPodAutoscaler"); // KEDA creates its own
+        var spec = (YamlMappingNode)Assert.Single(documents, d => Kind(d) == "ScaledObject").Children[new YamlScalarNode("spec")];
+        Assert.Equal("computeapi", ((YamlMappingNode)spec["scaleTargetRef"])["name"].ToString());
 
-            var trigger = (YamlMappingNode)Assert.Single((YamlSequenceNode)spec["triggers"]);
-            Assert.Equal("prometheus", trigger["type"].ToString());
-            var metadata = (YamlMappingNode)trigger["metadata"];
-            // It asks the Prometheus Service of the overlay, on its port, for the ComputeApi's own saturation gauges.
-            var server = new Uri(metadata["serverAddress"].ToString());
-            var prometheus = k8s.KubernetesYaml.LoadAllFromString(
-                string.Join("\n---\n", result.Output.Split("\n---\n").Where(d => d.Contains("kind: Service\n", StringComparison.Ordinal))),
-                typeMap: null, strict: true).OfType<V1Service>().Single(s => s.Metadata.Name == "prometheus");
-            Assert.Equal($"{prometheus.Metadata.Name}.{prometheus.Metadata.NamespaceProperty}.svc", server.Host);
-            Assert.Contains(prometheus.Spec.Ports, p => p.Port == server.Port);
-            var query = metadata["query"].ToString();
-            Assert.Contains(ComputeApi.ComputeMetrics.JobsActiveName.Replace('.', '_'), query);
-            Assert.Contains(ComputeApi.ComputeMetrics.JobsWaitingName.Replace('.', '_'), query);
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
+        var trigger = (YamlMappingNode)Assert.Single((YamlSequenceNode)spec["triggers"]);
+        Assert.Equal("prometheus", trigger["type"].ToString());
+        var metadata = (YamlMappingNode)trigger["metadata"];
+        // It asks the Prometheus Service of the overlay, on its port, for the ComputeApi's own saturation gauges.
+        var server = new Uri(metadata["serverAddress"].ToString());
+        var prometheus = k8s.KubernetesYaml.LoadAllFromString(
+            string.Join("\n---\n", result.Output.Split("\n---\n").Where(d => d.Contains("kind: Service\n", StringComparison.Ordinal))),
+            typeMap: null, strict: true).OfType<V1Service>().Single(s => s.Metadata.Name == "prometheus");
+        Assert.Equal($"{prometheus.Metadata.Name}.{prometheus.Metadata.NamespaceProperty}.svc", server.Host);
+        Assert.Contains(prometheus.Spec.Ports, p => p.Port == server.Port);
+        var query = metadata["query"].ToString();
+        Assert.Contains(ComputeApi.ComputeMetrics.JobsActiveName.Replace('.', '_'), query);
+        Assert.Contains(ComputeApi.ComputeMetrics.JobsWaitingName.Replace('.', '_'), query);
     }
 
     private static bool Selects(V1LabelSelector selector, IDictionary<string, string> labels) =>

@@ -40,13 +40,14 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
             reference.Add(n / primesieve.Seconds);
             log.WriteLine($"  primes {n:E0}: ours {seconds:0.000} s, primesieve {primesieve.Seconds:0.000} s");
         }
-        return Compare("kernels", $"primes n={n:E0}", ours, reference, "numbers/s", "primesieve, 1 thread", 0.20, $"pi = {expected}");
+        return Row.Ratio("kernels", $"primes n={n:E0}", ours, reference, "numbers/s", "primesieve, 1 thread", 0.20, $"pi = {expected}");
     }
 
     private async Task<Row> MatMulAsync(int n)
     {
         var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
         var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
+        using var inputs = new References.MatMulInputs(n);
         var flop = 2.0 * n * n * n;
         var ours = new List<double>();
         var reference = new List<double>();
@@ -56,7 +57,7 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
             var c = new double[n * n];
             var seconds = Stats.Seconds(() => MatMulKernel.Multiply(a, b, c, n, KernelContext.None));
             ourSum = MatMulKernel.Sum(c);
-            var dgemm = await References.DgemmAsync(n, runs: 1);
+            var dgemm = await References.DgemmAsync(inputs, runs: 1);
             theirSum = dgemm.Check;
             if (i < 0) continue;
             ours.Add(flop / seconds);
@@ -67,7 +68,7 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
         {
             throw new InvalidOperationException($"matmul {n}: sum of C differs (ours {ourSum}, OpenBLAS {theirSum})");
         }
-        return Compare("kernels", $"matmul n={n}", ours, reference, "FLOP/s", "OpenBLAS dgemm, 1 thread", 0.25, $"sum of C = {ourSum:G10}");
+        return Row.Ratio("kernels", $"matmul n={n}", ours, reference, "FLOP/s", "OpenBLAS dgemm, 1 thread", 0.25, $"sum of C = {ourSum:G10}");
     }
 
     private async Task<Row> Sha256Async(long mib)
@@ -85,20 +86,8 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
             reference.Add(openssl);
             log.WriteLine($"  sha256 {mib} MiB: ours {bytes / seconds / 1e9:0.000} GB/s, openssl speed {openssl / 1e9:0.000} GB/s");
         }
-        return Compare("kernels", $"sha256 {mib} MiB", ours, reference, "bytes/s", "openssl speed -evp sha256, 1 MiB blocks", 0.90,
+        return Row.Ratio("kernels", $"sha256 {mib} MiB", ours, reference, "bytes/s", "openssl speed -evp sha256, 1 MiB blocks", 0.90,
             "ours generates its data as it hashes");
-    }
-
-    internal static Row Compare(string section, string name, List<double> ours, List<double> reference, string unit,
-        string against, double target, string detail)
-    {
-        // Ratio of each pair measured back to back, then the median: drift of the machine cancels within a pair.
-        var ratios = Stats.Of(ours.Zip(reference, (o, r) => o / r));
-        var mine = Stats.Of(ours);
-        var theirs = Stats.Of(reference);
-        return new Row(section, name, $"ours / {against}", ratios.Median, "x", ratios.Spread, $">= {target:0.00}x",
-            ratios.Median >= target,
-            $"ours {mine.Median:G4} {unit} (±{mine.Spread:P0}), reference {theirs.Median:G4} {unit} (±{theirs.Spread:P0}); {detail}");
     }
 
     private int Repetitions(int full) => settings.Smoke ? 1 : full;

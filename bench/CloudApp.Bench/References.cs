@@ -24,33 +24,47 @@ public static class References
         return new Timed(Field(run.Output, "Seconds:"), Field(run.Output, "Primes:"));
     }
 
-    /// <summary>The same n x n product the matmul kernel computes, by OpenBLAS; the fastest of a few runs, and the sum of C.</summary>
-    public static async Task<Timed> DgemmAsync(int n, int runs)
+    /// <summary>
+    /// The matmul kernel's A and B of order n as raw little-endian doubles (read with numpy.fromfile), written once
+    /// for all the runs of a size and deleted with this object.
+    /// </summary>
+    public sealed class MatMulInputs : IDisposable
     {
-        var directory = Directory.CreateTempSubdirectory("cloudapp-bench-");
-        try
+        private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("cloudapp-bench-");
+
+        public MatMulInputs(int n)
         {
-            // The kernel's matrices as raw little-endian doubles, read with numpy.fromfile.
-            var files = new[] { MatMulKernel.SeedA, MatMulKernel.SeedB }.Select((seed, i) =>
-            {
-                var file = Path.Combine(directory.FullName, $"{i}.f64");
-                File.WriteAllBytes(file, MemoryMarshal.AsBytes(MatMulKernel.Generate(n, seed, KernelContext.None).AsSpan()).ToArray());
-                return file;
-            }).ToArray();
-            var result = await NumpyDgemmAsync(files[0], files[1], n, runs, await BestCoreType.Value);
-            return new Timed(result.GetProperty("seconds").GetDouble(), result.GetProperty("sum").GetDouble());
+            N = n;
+            A = Write("a.f64", MatMulKernel.SeedA);
+            B = Write("b.f64", MatMulKernel.SeedB);
         }
-        finally
+
+        public int N { get; }
+        public string A { get; }
+        public string B { get; }
+
+        private string Write(string name, ulong seed)
         {
-            directory.Delete(recursive: true);
+            var file = Path.Combine(_directory.FullName, name);
+            File.WriteAllBytes(file, MemoryMarshal.AsBytes(MatMulKernel.Generate(N, seed, KernelContext.None).AsSpan()).ToArray());
+            return file;
         }
+
+        public void Dispose() => _directory.Delete(recursive: true);
     }
 
-    private static async Task<JsonElement> NumpyDgemmAsync(string fileA, string fileB, int n, int runs, string? coreType)
+    /// <summary>The same product the matmul kernel computes, by OpenBLAS; the fastest of a few runs, and the sum of C.</summary>
+    public static async Task<Timed> DgemmAsync(MatMulInputs inputs, int runs)
+    {
+        var result = await NumpyDgemmAsync(inputs, runs, await BestCoreType.Value);
+        return new Timed(result.GetProperty("seconds").GetDouble(), result.GetProperty("sum").GetDouble());
+    }
+
+    private static async Task<JsonElement> NumpyDgemmAsync(MatMulInputs inputs, int runs, string? coreType)
     {
         var environment = new Dictionary<string, string?>(NumpyEnvironment) { ["OPENBLAS_CORETYPE"] = coreType };
         var numpy = await External.RunAsync(Python,
-            ["-c", NumpyDgemm, fileA, fileB, n.ToString(CultureInfo.InvariantCulture), runs.ToString(CultureInfo.InvariantCulture)],
+            ["-c", NumpyDgemm, inputs.A, inputs.B, inputs.N.ToString(CultureInfo.InvariantCulture), runs.ToString(CultureInfo.InvariantCulture)],
             environment);
         return JsonSerializer.Deserialize<JsonElement>(numpy.Output);
     }
@@ -63,33 +77,23 @@ public static class References
     /// </summary>
     private static readonly Lazy<Task<string?>> BestCoreType = new(async () =>
     {
-        const int n = 512;
-        var directory = Directory.CreateTempSubdirectory("cloudapp-bench-");
-        try
+        using var inputs = new MatMulInputs(512);
+        var timings = new List<(string? Core, double Seconds)>();
+        foreach (var core in new string?[] { null, "Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids" })
         {
-            var file = Path.Combine(directory.FullName, "m.f64");
-            File.WriteAllBytes(file, MemoryMarshal.AsBytes(MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None).AsSpan()).ToArray());
-            var timings = new List<(string? Core, double Seconds)>();
-            foreach (var core in new string?[] { null, "Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids" })
+            try
             {
-                try
-                {
-                    var result = await NumpyDgemmAsync(file, file, n, runs: 5, core);
-                    timings.Add((core, result.GetProperty("seconds").GetDouble()));
-                }
-                catch (InvalidOperationException)
-                {
-                    // Instructions this processor does not have.
-                }
+                var result = await NumpyDgemmAsync(inputs, runs: 5, core);
+                timings.Add((core, result.GetProperty("seconds").GetDouble()));
             }
-            var best = timings.MinBy(t => t.Seconds);
-            Console.WriteLine($"  OpenBLAS kernels: {string.Join(", ", timings.Select(t => $"{t.Core ?? "detected"} {t.Seconds * 1000:0.0} ms"))} at n={n}; using {best.Core ?? "the detected ones"}");
-            return best.Core;
+            catch (InvalidOperationException)
+            {
+                // Instructions this processor does not have.
+            }
         }
-        finally
-        {
-            directory.Delete(recursive: true);
-        }
+        var best = timings.MinBy(t => t.Seconds);
+        Console.WriteLine($"  OpenBLAS kernels: {string.Join(", ", timings.Select(t => $"{t.Core ?? "detected"} {t.Seconds * 1000:0.0} ms"))} at n={inputs.N}; using {best.Core ?? "the detected ones"}");
+        return best.Core;
     });
 
     /// <summary>SHA-256 throughput of <c>openssl speed -evp sha256</c> on 1 MiB blocks, in bytes per second.</summary>

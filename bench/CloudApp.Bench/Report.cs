@@ -15,7 +15,21 @@ public sealed record Row(
     double? Spread = null,
     string? Target = null,
     bool? Met = null,
-    string? Detail = null);
+    string? Detail = null)
+{
+    /// <summary>Ours against a reference: the median of the ratios of pairs measured back to back (rates, higher is better).</summary>
+    public static Row Ratio(string section, string name, List<double> ours, List<double> reference, string unit,
+        string against, double target, string detail)
+    {
+        // Ratio of each pair measured back to back, then the median: drift of the machine cancels within a pair.
+        var ratios = Stats.Of(ours.Zip(reference, (o, r) => o / r));
+        var mine = Stats.Of(ours);
+        var theirs = Stats.Of(reference);
+        return new Row(section, name, $"ours / {against}", ratios.Median, "x", ratios.Spread, $">= {target:0.00}x",
+            ratios.Median >= target,
+            $"ours {mine.Median:G4} {unit} (±{mine.Spread:P0}), reference {theirs.Median:G4} {unit} (±{theirs.Spread:P0}); {detail}");
+    }
+}
 
 public sealed record Machine(string Cpu, int Cores, string Os, string Kernel, string Runtime, string Date);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -35,26 +34,5 @@ public static class ComputeApiFactory
         factory.UseKestrel(0);
         factory.StartServer();
         return factory;
-    }
-
-    /// <summary>Sums the samples of one Prometheus metric family whose labels include all of <paramref name="labels"/>.</summary>
-    public static double Sample(string exposition, string family, params (string Name, string Value)[] labels)
-    {
-        double sum = 0;
-        var found = false;
-        foreach (var line in exposition.Split('\n'))
-        {
-            if (line.StartsWith('#') || !(line.StartsWith(family + "{", StringComparison.Ordinal) || line.StartsWith(family + " ", StringComparison.Ordinal)))
-            {
-                continue;
-            }
-            if (labels.All(l => line.Contains($"{l.Name}=\"{l.Value}\"", StringComparison.Ordinal)))
-            {
-                var value = line[(line.LastIndexOf(' ') + 1)..];
-                sum += double.Parse(value, CultureInfo.InvariantCulture);
-                found = true;
-            }
-        }
-        return found ? sum : double.NaN;
     }
 }

@@ -198,8 +198,8 @@ public class ComputeApiTests
         Assert.Equal("primes", problem.GetProperty("kernel").GetString());
 
         var metrics = await client.GetStringAsync("/metrics");
-        Assert.Equal(1, ComputeApiFactory.Sample(metrics, "compute_jobs_total", ("compute_kernel", "primes"), ("compute_outcome", "timeout")));
-        Assert.Equal(0, ComputeApiFactory.Sample(metrics, "compute_jobs_active", ("compute_kernel", "primes")));
+        Assert.Equal(1, Exposition.Sample(metrics, "compute_jobs_total", ("compute_kernel", "primes"), ("compute_outcome", "timeout")));
+        Assert.Equal(0, Exposition.Sample(metrics, "compute_jobs_active", ("compute_kernel", "primes")));
     }
 
     [Fact]
@@ -210,13 +210,13 @@ public class ComputeApiTests
         using var disconnect = new CancellationTokenSource();
 
         var request = client.GetAsync(ComputeApiFactory.LongJob, disconnect.Token);
-        await Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active", ("compute_kernel", "primes")) == 1);
+        await Eventually(client, m => Exposition.Sample(m, "compute_jobs_active", ("compute_kernel", "primes")) == 1);
         await disconnect.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
 
         await Eventually(client, m =>
-            ComputeApiFactory.Sample(m, "compute_jobs_total", ("compute_outcome", "cancelled")) == 1
-            && ComputeApiFactory.Sample(m, "compute_jobs_active", ("compute_kernel", "primes")) == 0);
+            Exposition.Sample(m, "compute_jobs_total", ("compute_outcome", "cancelled")) == 1
+            && Exposition.Sample(m, "compute_jobs_active", ("compute_kernel", "primes")) == 0);
     }
 
     [Fact]

@@ -35,8 +35,8 @@ public class KernelRegistrationTests
 
         // Its work has a counter of its own, and the shared families carry its name.
         var metrics = await client.GetStringAsync("/metrics");
-        Assert.Equal(100, ComputeApiFactory.Sample(metrics, "compute_triangle_terms_total"));
-        Assert.Equal(1, ComputeApiFactory.Sample(metrics, "compute_jobs_total", ("compute_kernel", "triangle"), ("compute_outcome", "success")));
+        Assert.Equal(100, Exposition.Sample(metrics, "compute_triangle_terms_total"));
+        Assert.Equal(1, Exposition.Sample(metrics, "compute_jobs_total", ("compute_kernel", "triangle"), ("compute_outcome", "success")));
     }
 
     /// <summary>A kernel the service does not ship: the sum 1 + 2 + ... + n.</summary>

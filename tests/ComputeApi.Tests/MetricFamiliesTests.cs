@@ -52,13 +52,13 @@ public partial class MetricFamiliesTests
 
         using var stop = new CancellationTokenSource();
         var running = client.GetAsync(ComputeApiFactory.LongJob, stop.Token);
-        await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active") == 1);
+        await ComputeApiTests.Eventually(client, m => Exposition.Sample(m, "compute_jobs_active") == 1);
         var waiting = client.GetAsync(ComputeApiFactory.LongJob, stop.Token);
-        await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_waiting") == 1);
+        await ComputeApiTests.Eventually(client, m => Exposition.Sample(m, "compute_jobs_waiting") == 1);
         using (var full = await client.GetAsync("/api/compute/primes?size=10")) Assert.Equal(HttpStatusCode.TooManyRequests, full.StatusCode);
         await stop.CancelAsync();
         await Task.WhenAll(new[] { running, waiting }.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
-        await ComputeApiTests.Eventually(client, m => ComputeApiFactory.Sample(m, "compute_jobs_active") == 0);
+        await ComputeApiTests.Eventually(client, m => Exposition.Sample(m, "compute_jobs_active") == 0);
     }
 
     internal static Dictionary<string, string> DocumentedFamilies()

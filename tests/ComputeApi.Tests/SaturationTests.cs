@@ -22,7 +22,7 @@ public class SaturationTests
             .Select(_ => client.GetAsync(ComputeApiFactory.LongJob, stop.Token))
             .ToList();
         await ComputeApiTests.Eventually(client, m =>
-            ComputeApiFactory.Sample(m, "compute_jobs_active") == 2 && ComputeApiFactory.Sample(m, "compute_jobs_waiting") == 2);
+            Exposition.Sample(m, "compute_jobs_active") == 2 && Exposition.Sample(m, "compute_jobs_waiting") == 2);
 
         for (var i = 0; i < 5; i++)
         {
@@ -47,8 +47,8 @@ public class SaturationTests
         await stop.CancelAsync();
         await Task.WhenAll(jobs.Select(j => j.ContinueWith(_ => { }, TaskScheduler.Default)));
         await ComputeApiTests.Eventually(client, m =>
-            ComputeApiFactory.Sample(m, "compute_jobs_active") == 0
-            && ComputeApiFactory.Sample(m, "compute_jobs_waiting") == 0
-            && ComputeApiFactory.Sample(m, "compute_rejections_total", ("compute_rejection_reason", "queue_full")) == 1);
+            Exposition.Sample(m, "compute_jobs_active") == 0
+            && Exposition.Sample(m, "compute_jobs_waiting") == 0
+            && Exposition.Sample(m, "compute_rejections_total", ("compute_rejection_reason", "queue_full")) == 1);
     }
 }

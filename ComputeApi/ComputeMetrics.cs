@@ -26,6 +26,7 @@ public sealed class ComputeMetrics
     public const string JobsWaitingMaxName = "compute.jobs.waiting.max";
     public const string RejectionsName = "compute.rejections";
     public const string KernelSizeMaxName = "compute.kernel.size.max";
+    public const string VectorWidthName = "compute.vector.width";
 
     public const string KernelTag = "compute.kernel";
     public const string OutcomeTag = "compute.outcome";
@@ -82,6 +83,9 @@ public sealed class ComputeMetrics
         meter.CreateObservableGauge(KernelSizeMaxName,
             () => kernelList.Select(k => new Measurement<long>(kernelLimits.Get(k.Name).MaxSize, new KeyValuePair<string, object?>(KernelTag, k.Name))),
             "{size}", "Largest size each kernel accepts (its configured MaxSize); larger requests get 400.");
+
+        meter.CreateObservableGauge(VectorWidthName, () => (long)NativeBuilds.VectorWidth, "{bit}",
+            "Widest vectors the kernels use in this process (512: AVX-512, 256: AVX2, 128: SSE or Arm NEON).");
 
         // Each kernel counts its own work (numbers sieved, FLOP, bytes hashed): what it declares, it gets.
         _work = kernelList.ToDictionary(k => k.Name, k => meter.CreateCounter<long>(k.Work.MetricName, k.Work.MetricUnit, k.Work.MetricDescription),

@@ -1,4 +1,7 @@
+using CloudApp.ComputeApi;
 using CloudApp.ComputeApi.Apis;
+
+NativeBuilds.UseTheWidestVectors(args);
 
 var builder = WebApplication.CreateBuilder(args);
 

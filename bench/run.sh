@@ -24,9 +24,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 dotnet build bench/CloudApp.Bench -c Release -nologo -v quiet
-# The service as its image ships it: published for this machine (self-contained, trimmed, ReadyToRun).
+# The service as its image ships it, published for this machine's platform (linux-x64: Native AOT, an x86-64-v3
+# and an x86-64-v4 build; the first starts the second where the processor has AVX-512).
 published=artifacts/bench/computeapi
-dotnet publish ComputeApi -c Release --use-current-runtime -o "$published" -nologo -v quiet
+rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
+dotnet publish ComputeApi -c Release -r "$rid" -o "$published" -nologo -v quiet
 exec dotnet bench/CloudApp.Bench/bin/Release/net10.0/CloudApp.Bench.dll \
   --computeapi "$published/ComputeApi" \
   --bareapi bench/BareApi/bin/Release/net10.0/BareApi.dll "$@"

@@ -2,7 +2,8 @@
 # Gets a machine ready to run the stack or the tests, and prints the environment they need.
 #   eval "$(eng/prepare.sh)"
 # 1. A Docker engine that Testcontainers 4 accepts (installed and started where none answers), and an OCI
-#    registry on loopback (the ComputeApi image is pushed there and pulled back, as it would be for a cluster).
+#    registry on loopback (the ComputeApi image is pushed there and pulled back, as it would be for a cluster),
+#    and the C toolchain Native AOT links the ComputeApi image with.
 # 2. The images pinned in deploy/images.json: the official ones where they are present or can be pulled; where
 #    no registry answers, local stand-ins built from Debian packages (eng/images/build.sh), selected through
 #    the Images__* configuration the AppHost and the tests read. The ComputeApi's base image likewise: the one
@@ -15,6 +16,7 @@ say() { printf '[prepare] %s\n' "$*" >&2; }
 
 eng/ensure-docker.sh
 eng/ensure-registry.sh
+eng/ensure-native-toolchain.sh
 registry=localhost:${CLOUDAPP_REGISTRY_PORT:-5000}
 
 
@@ -47,7 +49,7 @@ for image in prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertman
 done
 
 # The ComputeApi's base image, as its project names it (the .NET SDK pulls it from its registry, not from Docker).
-base=$(dotnet msbuild ComputeApi/ComputeApi.csproj -getProperty:ContainerBaseImage 2>/dev/null | tail -n1)
+base=$(dotnet msbuild ComputeApi/ComputeApi.csproj -p:RuntimeIdentifier=linux-x64 -getProperty:ContainerBaseImage 2>/dev/null | tail -n1)
 [ -n "$base" ] || { say "could not read ContainerBaseImage of ComputeApi"; exit 1; }
 if usable "$base"; then
   say "ComputeApi base image: $base"

@@ -29,6 +29,11 @@ dotnet build bench/CloudApp.Bench -c Release -nologo -v quiet
 published=artifacts/bench/computeapi
 rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
 dotnet publish ComputeApi -c Release -r "$rid" -o "$published" -nologo -v quiet
+# ...and with the environment its image sets (ContainerEnvironmentVariable items of ComputeApi.csproj).
+while IFS= read -r setting; do
+  export "${setting?}"
+done < <(dotnet msbuild ComputeApi -getItem:ContainerEnvironmentVariable |
+  /usr/bin/python3 -c 'import json, sys; [print("%s=%s" % (i["Identity"], i["Value"])) for i in json.load(sys.stdin)["Items"]["ContainerEnvironmentVariable"]]')
 exec dotnet bench/CloudApp.Bench/bin/Release/net10.0/CloudApp.Bench.dll \
   --computeapi "$published/ComputeApi" \
   --bareapi bench/BareApi/bin/Release/net10.0/BareApi.dll "$@"

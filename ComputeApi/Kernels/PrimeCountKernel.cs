@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -9,8 +10,8 @@ namespace CloudApp.ComputeApi.Kernels;
 /// <summary>
 /// Counts the primes up to n with a segmented sieve of Eratosthenes on a mod-30 wheel: one byte holds the
 /// eight numbers 30k + {1, 7, 11, 13, 17, 19, 23, 29}, so multiples of 2, 3 and 5 never take memory or time.
-/// Each segment starts as the AND of precomputed patterns of the primes 7 to 97, so the sieve crosses off
-/// only primes from 101 up to sqrt(n): the small ones an L1-cache-sized chunk at a time, the others over the
+/// Each chunk starts as the AND of precomputed patterns of the primes 7 to 167, so the sieve crosses off
+/// only primes from 173 up to sqrt(n): the small ones an L1-cache-sized chunk at a time, the others over the
 /// whole (L2-sized) segment. Memory stays bounded by one segment plus the sieving primes up to sqrt(n).
 /// </summary>
 public sealed class PrimeCountKernel : IComputeKernel
@@ -21,18 +22,27 @@ public sealed class PrimeCountKernel : IComputeKernel
     // up to sqrt(10^10) hits it a few times per progression, and a cancellation check comes every few milliseconds.
     internal const int SegmentBytes = 256 * 1024;
 
-    // Primes below ChunkPrimeLimit cross off one L1-sized chunk of the segment at a time (each hits a chunk at
-    // least eight times per progression); larger ones cross off the whole segment at once.
-    internal const int ChunkBytes = 32 * 1024;
-    private const int ChunkPrimeLimit = ChunkBytes / 8;
+    // Primes below a fifth of the chunk size cross off one chunk of the segment, as large as this CPU's L1 data
+    // cache, at a time (each hits a chunk at least five times per progression); larger ones cross off the whole
+    // segment at once.
+    internal static readonly int ChunkBytes = L1DataCacheBytes("/sys/devices/system/cpu/cpu0/cache");
 
     // Groups of presieved primes: the pattern of a group repeats every (product of the group) bytes, and a
-    // segment starts as the AND of all patterns instead of crossing these primes off again.
+    // chunk starts as the AND of all patterns instead of crossing these primes off again.
     private static readonly int[][] PresieveGroups =
     [
         [7, 11, 13, 17], [19, 23, 29], [31, 37, 41], [43, 47], [53, 59], [61, 67], [71, 73], [79, 83], [89, 97],
+        [101, 103], [107, 109], [113, 127], [131, 137], [139, 149], [151, 157], [163, 167],
     ];
-    private const int FirstSievingPrime = 101;
+    private const int FirstSievingPrime = 173;
+
+    // The patterns are ANDed a block at a time (all of them into one block while it is in the L1 cache); each
+    // pattern is stored with one block more than its period, so a block reads it at any phase without wrapping.
+    private const int PresieveBlock = 4096;
+
+    // The fill writes whole vectors, up to this many bytes past a chunk: into the next chunk, which is filled
+    // after, or into the spare bytes past the segment.
+    private const int SpareBytes = 64;
 
     private static ReadOnlySpan<byte> Residues => [1, 7, 11, 13, 17, 19, 23, 29];
 
@@ -44,7 +54,7 @@ public sealed class PrimeCountKernel : IComputeKernel
     ];
 
     private static readonly int[] PrimesBelowFirstSievingPrime = SmallPrimes(FirstSievingPrime - 1, 2);
-    private static readonly byte[][] PresieveTables = [.. PresieveGroups.Select(BuildPresievePattern)];
+    private static readonly PresievePattern[] PresievePatterns = [.. PresieveGroups.Select(BuildPresievePattern)];
 
     public string Name => KernelName;
     public string Description => "Counts the primes <= n with a segmented, wheel-factorized sieve of Eratosthenes.";
@@ -64,9 +74,39 @@ public sealed class PrimeCountKernel : IComputeKernel
         return new KernelOutput(CountPrimes(size, context), size);
     }
 
+    /// <summary>
+    /// The L1 data cache size that Linux reports under <paramref name="cacheDirectory"/> (index*/level, type,
+    /// size), between 16 and 256 KiB in whole 4 KiB; 32 KiB where it reports none (another OS, a hidden /sys).
+    /// </summary>
+    internal static int L1DataCacheBytes(string cacheDirectory)
+    {
+        const int Fallback = 32 * 1024;
+        try
+        {
+            foreach (var index in Directory.EnumerateDirectories(cacheDirectory, "index*"))
+            {
+                string Read(string name) => File.ReadAllText(Path.Combine(index, name)).Trim();
+                if (Read("level") != "1" || Read("type") != "Data") continue;
+                var size = Read("size");
+                if (!size.EndsWith('K') || !int.TryParse(size[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var kib)) return Fallback;
+                return Math.Clamp(kib / 4 * 4, 16, 256) * 1024;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return Fallback;
+    }
+
     /// <summary>pi(n): the number of primes less than or equal to n.</summary>
+    public static long CountPrimes(long n, KernelContext context) => CountPrimes(n, context, ChunkBytes);
+
+    /// <summary>pi(n), with chunks of <paramref name="chunkBytes"/> for the small sieving primes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static long CountPrimes(long n, KernelContext context)
+    internal static long CountPrimes(long n, KernelContext context, int chunkBytes)
     {
         context.ThrowIfCancellationRequested();
         long count = 0;
@@ -80,28 +120,38 @@ public sealed class PrimeCountKernel : IComputeKernel
             return count;
         }
 
-        var sievingPrimes = SmallPrimes(IntegerSqrt(n), FirstSievingPrime);
-        var chunkPrimes = 0;
-        while (chunkPrimes < sievingPrimes.Length && sievingPrimes[chunkPrimes] < ChunkPrimeLimit) chunkPrimes++;
+        // The sieving primes grouped by residue class (p mod 30), ascending within each class: the masks of a
+        // prime's eight progressions depend only on its class, so one loop per class crosses off with constant
+        // masks, without a dispatch per prime that the branch predictor cannot learn.
+        var ascending = SmallPrimes(IntegerSqrt(n), FirstSievingPrime);
+        var classStart = new int[9];
+        foreach (var p in ascending) classStart[BitOfResidue[p % 30] + 1]++;
+        for (var c = 0; c < 8; c++) classStart[c + 1] += classStart[c];
+        var primes = new int[ascending.Length];
+        var placed = classStart[..8];
+        foreach (var p in ascending) primes[placed[BitOfResidue[p % 30]]++] = p;
+        // In each class: [classStart, chunkEnd) cross off a chunk at a time, [chunkEnd, next class) a segment at a
+        // time, and [classStart, active) have started (their square lies below the current segment's end).
+        var chunkEnd = new int[8];
+        var active = new int[8];
+        for (var c = 0; c < 8; c++)
+        {
+            active[c] = chunkEnd[c] = classStart[c];
+            while (chunkEnd[c] < classStart[c + 1] && primes[chunkEnd[c]] < chunkBytes / 5) chunkEnd[c]++;
+        }
 
         // Each prime crosses off eight progressions (one per wheel residue of its cofactor), each stepping
         // p bytes; offsets are relative to the start of the span being sieved next.
-        var offsets = new int[sievingPrimes.Length * 8];
-        var residueClass = new byte[sievingPrimes.Length];
-        for (var i = 0; i < sievingPrimes.Length; i++)
-        {
-            residueClass[i] = (byte)BitOfResidue[sievingPrimes[i] % 30];
-        }
-        var active = 0;
+        var offsets = new int[primes.Length * 8];
 
         var lastByte = n / 30;
         var totalBytes = lastByte + 1;
         long reported = 0;
 
-        // One spare byte past the end: the branch-free tails of the crossing loops AND it with 0xFF when a
-        // progression has no hit left. Pooled, and no larger than n needs: a fresh 256 KiB array per job would
-        // land on the large object heap and cost small jobs more than their sieving.
-        var segment = ArrayPool<byte>.Shared.Rent((int)Math.Min(SegmentBytes, totalBytes) + 1);
+        // Spare bytes past the end: the branch-free tails of the crossing loops AND the first with 0xFF when a
+        // progression has no hit left, and the fill may overrun into them. Pooled, and no larger than n needs: a
+        // fresh 256 KiB array per job would land on the large object heap and cost small jobs more than their sieving.
+        var segment = ArrayPool<byte>.Shared.Rent((int)Math.Min(SegmentBytes, totalBytes) + SpareBytes);
         try
         {
             for (long low = 0; low < totalBytes; low += SegmentBytes)
@@ -111,21 +161,30 @@ public sealed class PrimeCountKernel : IComputeKernel
 
                 // A prime starts crossing off at p * p, so it joins once that square falls in the current segment.
                 var segmentEndNumber = (low + length) * 30;
-                while (active < sievingPrimes.Length && (long)sievingPrimes[active] * sievingPrimes[active] < segmentEndNumber)
+                for (var c = 0; c < 8; c++)
                 {
-                    StartPrime(sievingPrimes[active], low, offsets.AsSpan(active * 8, 8));
-                    active++;
+                    ref var next = ref active[c];
+                    while (next < classStart[c + 1] && (long)primes[next] * primes[next] < segmentEndNumber)
+                    {
+                        StartPrime(primes[next], low, offsets.AsSpan(next * 8, 8));
+                        next++;
+                    }
                 }
 
-                var smallActive = Math.Min(active, chunkPrimes);
-                for (var start = 0; start < length; start += ChunkBytes)
+                for (var start = 0; start < length; start += chunkBytes)
                 {
-                    var chunkLength = Math.Min(ChunkBytes, length - start);
+                    var chunkLength = Math.Min(chunkBytes, length - start);
                     var chunk = segment.AsSpan(start, chunkLength);
                     FillPresieve(chunk, low + start);
-                    CrossOffAll(chunk, sievingPrimes, residueClass, offsets, 0, smallActive);
+                    for (var c = 0; c < 8; c++)
+                    {
+                        CrossOffClass(c, chunk, primes, offsets, classStart[c], Math.Min(active[c], chunkEnd[c]));
+                    }
                 }
-                CrossOffAll(segment.AsSpan(0, length), sievingPrimes, residueClass, offsets, smallActive, active);
+                for (var c = 0; c < 8; c++)
+                {
+                    CrossOffClass(c, segment.AsSpan(0, length), primes, offsets, chunkEnd[c], active[c]);
+                }
 
                 if (low == 0)
                 {
@@ -164,27 +223,34 @@ public sealed class PrimeCountKernel : IComputeKernel
         }
     }
 
-    /// <summary>Crosses off the active primes [from, to) over <paramref name="sieve"/> (followed by one spare byte).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CrossOffAll(Span<byte> sieve, int[] primes, byte[] residueClass, int[] offsets, int from, int to)
+    /// <summary>Crosses off primes [from, to), all of residue class <paramref name="c"/>, over <paramref name="sieve"/> (followed by one spare byte).</summary>
+    private static void CrossOffClass(int c, Span<byte> sieve, int[] primes, int[] offsets, int from, int to)
     {
-        ref var s = ref MemoryMarshal.GetReference(sieve);
-        var length = sieve.Length;
-        ref var o = ref MemoryMarshal.GetArrayDataReference(offsets);
-        for (var i = from; i < to; i++)
+        switch (c)
         {
-            ref var po = ref Unsafe.Add(ref o, i * 8);
-            var p = primes[i];
-            switch (residueClass[i])
+            case 0: CrossOffRange<Residue1>(sieve, primes, offsets, from, to); break;
+            case 1: CrossOffRange<Residue7>(sieve, primes, offsets, from, to); break;
+            case 2: CrossOffRange<Residue11>(sieve, primes, offsets, from, to); break;
+            case 3: CrossOffRange<Residue13>(sieve, primes, offsets, from, to); break;
+            case 4: CrossOffRange<Residue17>(sieve, primes, offsets, from, to); break;
+            case 5: CrossOffRange<Residue19>(sieve, primes, offsets, from, to); break;
+            case 6: CrossOffRange<Residue23>(sieve, primes, offsets, from, to); break;
+            default: CrossOffRange<Residue29>(sieve, primes, offsets, from, to); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void CrossOffRange<TMasks>(Span<byte> sieve, int[] primes, int[] offsets, int from, int to)
+        where TMasks : struct, IWheelMasks
+    {
+        ref var o = ref MemoryMarshal.GetArrayDataReference(offsets);
+        ref var p = ref MemoryMarshal.GetArrayDataReference(primes);
+        // Pinned: the crossing loop walks a raw pointer, which may run past the sieve between uses.
+        fixed (byte* s = sieve)
+        {
+            for (nint i = from; i < to; i++)
             {
-                case 0: CrossOff<Residue1>(ref s, length, p, ref po); break;
-                case 1: CrossOff<Residue7>(ref s, length, p, ref po); break;
-                case 2: CrossOff<Residue11>(ref s, length, p, ref po); break;
-                case 3: CrossOff<Residue13>(ref s, length, p, ref po); break;
-                case 4: CrossOff<Residue17>(ref s, length, p, ref po); break;
-                case 5: CrossOff<Residue19>(ref s, length, p, ref po); break;
-                case 6: CrossOff<Residue23>(ref s, length, p, ref po); break;
-                default: CrossOff<Residue29>(ref s, length, p, ref po); break;
+                CrossOff<TMasks>(s, sieve.Length, Unsafe.Add(ref p, i), ref Unsafe.Add(ref o, i * 8));
             }
         }
     }
@@ -193,110 +259,112 @@ public sealed class PrimeCountKernel : IComputeKernel
     /// Crosses off the eight progressions of p (offsets <paramref name="o"/>, bit masks fixed by p mod 30)
     /// in the <paramref name="length"/> bytes at <paramref name="s"/>, and leaves the offsets relative to the next span.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void CrossOff<TMasks>(ref byte s, int length, int p, ref int o)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void CrossOff<TMasks>(byte* s, int length, int p, ref int o)
         where TMasks : struct, IWheelMasks
     {
         nint o0 = o, o1 = Unsafe.Add(ref o, 1), o2 = Unsafe.Add(ref o, 2), o3 = Unsafe.Add(ref o, 3);
         nint o4 = Unsafe.Add(ref o, 4), o5 = Unsafe.Add(ref o, 5), o6 = Unsafe.Add(ref o, 6), o7 = Unsafe.Add(ref o, 7);
 
         // The eight offsets always lie within one window of p bytes, so while the largest is inside the
-        // span all eight are, and one loop step crosses off a whole turn of the wheel.
+        // span all eight are, and one loop step crosses off a whole turn of the wheel. Each byte is read and
+        // written as two expressions (not &=): the JIT then folds q + offset into the instruction's address.
         var max = Math.Max(Math.Max(Math.Max(o0, o1), Math.Max(o2, o3)), Math.Max(Math.Max(o4, o5), Math.Max(o6, o7)));
-        // (An index, not a moving reference: a reference may not point outside the array, even between uses.)
-        nint t = 0;
-        nint step = p;
-        for (var end = length - max; t < end; t += step)
+        var q = s;
+        for (var end = s + (length - max); q < end; q += p)
         {
-            ref var q = ref Unsafe.Add(ref s, t);
-            Unsafe.Add(ref q, o0) &= TMasks.M0;
-            Unsafe.Add(ref q, o1) &= TMasks.M1;
-            Unsafe.Add(ref q, o2) &= TMasks.M2;
-            Unsafe.Add(ref q, o3) &= TMasks.M3;
-            Unsafe.Add(ref q, o4) &= TMasks.M4;
-            Unsafe.Add(ref q, o5) &= TMasks.M5;
-            Unsafe.Add(ref q, o6) &= TMasks.M6;
-            Unsafe.Add(ref q, o7) &= TMasks.M7;
+            q[o0] = (byte)(q[o0] & TMasks.M0);
+            q[o1] = (byte)(q[o1] & TMasks.M1);
+            q[o2] = (byte)(q[o2] & TMasks.M2);
+            q[o3] = (byte)(q[o3] & TMasks.M3);
+            q[o4] = (byte)(q[o4] & TMasks.M4);
+            q[o5] = (byte)(q[o5] & TMasks.M5);
+            q[o6] = (byte)(q[o6] & TMasks.M6);
+            q[o7] = (byte)(q[o7] & TMasks.M7);
         }
 
         // Now each progression has at most one hit left in the span: take it without branching.
-        o = Last(ref s, length, step, o0 + t, TMasks.M0);
-        Unsafe.Add(ref o, 1) = Last(ref s, length, step, o1 + t, TMasks.M1);
-        Unsafe.Add(ref o, 2) = Last(ref s, length, step, o2 + t, TMasks.M2);
-        Unsafe.Add(ref o, 3) = Last(ref s, length, step, o3 + t, TMasks.M3);
-        Unsafe.Add(ref o, 4) = Last(ref s, length, step, o4 + t, TMasks.M4);
-        Unsafe.Add(ref o, 5) = Last(ref s, length, step, o5 + t, TMasks.M5);
-        Unsafe.Add(ref o, 6) = Last(ref s, length, step, o6 + t, TMasks.M6);
-        Unsafe.Add(ref o, 7) = Last(ref s, length, step, o7 + t, TMasks.M7);
+        var t = (nint)(q - s);
+        o = Last(s, length, p, o0 + t, TMasks.M0);
+        Unsafe.Add(ref o, 1) = Last(s, length, p, o1 + t, TMasks.M1);
+        Unsafe.Add(ref o, 2) = Last(s, length, p, o2 + t, TMasks.M2);
+        Unsafe.Add(ref o, 3) = Last(s, length, p, o3 + t, TMasks.M3);
+        Unsafe.Add(ref o, 4) = Last(s, length, p, o4 + t, TMasks.M4);
+        Unsafe.Add(ref o, 5) = Last(s, length, p, o5 + t, TMasks.M5);
+        Unsafe.Add(ref o, 6) = Last(s, length, p, o6 + t, TMasks.M6);
+        Unsafe.Add(ref o, 7) = Last(s, length, p, o7 + t, TMasks.M7);
     }
 
     /// <summary>Clears bit <paramref name="mask"/> at x if x is inside the span (else touches the spare byte with no change); returns the next offset relative to the next span.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Last(ref byte s, int length, nint p, nint x, byte mask)
+    private static unsafe int Last(byte* s, int length, nint p, nint x, byte mask)
     {
         var past = x - length;
         var inside = past >> 63; // all ones when x < length
-        Unsafe.Add(ref s, length + (past & inside)) &= (byte)(mask | ~(int)inside);
+        s[length + (past & inside)] &= (byte)(mask | ~(int)inside);
         return (int)(past + (p & inside));
     }
 
+    /// <summary>Sets each byte of <paramref name="chunk"/> (wheel bytes from <paramref name="position"/> on) to the AND of the patterns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FillPresieve(Span<byte> chunk, long position)
+    private static unsafe void FillPresieve(Span<byte> chunk, long position)
     {
-        for (var t = 0; t < PresieveTables.Length; t++)
+        var patterns = PresievePatterns;
+        var count = patterns.Length;
+        var phase = stackalloc int[count];
+        var sources = stackalloc byte*[count];
+        for (var t = 0; t < count; t++)
         {
-            var table = PresieveTables[t];
-            var offset = (int)(position % table.Length);
-            var done = 0;
-            while (done < chunk.Length)
+            phase[t] = (int)(position % patterns[t].Period);
+        }
+        fixed (byte* start = chunk)
+        {
+            for (var done = 0; done < chunk.Length; done += PresieveBlock)
             {
-                var run = Math.Min(table.Length - offset, chunk.Length - done);
-                if (t == 0)
+                var length = Math.Min(PresieveBlock, chunk.Length - done);
+                for (var t = 0; t < count; t++)
                 {
-                    table.AsSpan(offset, run).CopyTo(chunk[done..]);
+                    sources[t] = patterns[t].Start + phase[t];
+                    phase[t] = (phase[t] + length) % patterns[t].Period;
+                }
+                var destination = start + done;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (nint i = 0; i < length; i += Vector512<byte>.Count)
+                    {
+                        var bytes = Vector512.Load(sources[0] + i);
+                        for (var t = 1; t < count; t++)
+                        {
+                            bytes &= Vector512.Load(sources[t] + i);
+                        }
+                        bytes.Store(destination + i);
+                    }
                 }
                 else
                 {
-                    AndInto(chunk.Slice(done, run), table.AsSpan(offset, run));
+                    for (nint i = 0; i < length; i += Vector256<byte>.Count)
+                    {
+                        var bytes = Vector256.Load(sources[0] + i);
+                        for (var t = 1; t < count; t++)
+                        {
+                            bytes &= Vector256.Load(sources[t] + i);
+                        }
+                        bytes.Store(destination + i);
+                    }
                 }
-                done += run;
-                offset = 0;
             }
         }
     }
 
-    /// <summary>destination[i] &amp;= source[i].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AndInto(Span<byte> destination, ReadOnlySpan<byte> source)
-    {
-        ref var d = ref MemoryMarshal.GetReference(destination);
-        ref var s = ref MemoryMarshal.GetReference(source);
-        var length = destination.Length;
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + (2 * Vector256<byte>.Count) <= length; i += 2 * Vector256<byte>.Count)
-            {
-                (Vector256.LoadUnsafe(ref d, (nuint)i) & Vector256.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-                (Vector256.LoadUnsafe(ref d, (nuint)i + 32) & Vector256.LoadUnsafe(ref s, (nuint)i + 32)).StoreUnsafe(ref d, (nuint)i + 32);
-            }
-        }
-        for (; i + sizeof(ulong) <= length; i += sizeof(ulong))
-        {
-            Unsafe.WriteUnaligned(ref Unsafe.Add(ref d, i), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref d, i)) & Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref s, i)));
-        }
-        for (; i < length; i++)
-        {
-            Unsafe.Add(ref d, i) &= Unsafe.Add(ref s, i);
-        }
-    }
-
-    /// <summary>One period of the wheel bytes with the multiples of <paramref name="primes"/> crossed off.</summary>
-    private static byte[] BuildPresievePattern(int[] primes)
+    /// <summary>
+    /// The wheel bytes with the multiples of <paramref name="primes"/> crossed off: one period, and one block and
+    /// one vector more of the same. Pinned, so the fill reads it through a pointer.
+    /// </summary>
+    private static unsafe PresievePattern BuildPresievePattern(int[] primes)
     {
         var period = 1;
         foreach (var p in primes) period *= p;
-        var pattern = new byte[period];
+        var pattern = GC.AllocateUninitializedArray<byte>(period + PresieveBlock + SpareBytes, pinned: true);
         pattern.AsSpan().Fill(0xFF);
         foreach (var p in primes)
         {
@@ -305,13 +373,21 @@ public sealed class PrimeCountKernel : IComputeKernel
             {
                 var first = 0;
                 while ((30 * first + Residues[b]) % p != 0) first++;
-                for (var i = first; i < period; i += p)
+                for (var i = first; i < pattern.Length; i += p)
                 {
                     pattern[i] &= (byte)~(1 << b);
                 }
             }
         }
-        return pattern;
+        return new PresievePattern(pattern, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pattern)), period);
+    }
+
+    private sealed unsafe class PresievePattern(byte[] pinned, byte* start, int period)
+    {
+        /// <summary>Keeps the pinned array alive.</summary>
+        public byte[] Pinned { get; } = pinned;
+        public byte* Start { get; } = start;
+        public int Period { get; } = period;
     }
 
     /// <summary>Mask of the bits of a wheel byte whose residue is at most <paramref name="remainder"/>.</summary>

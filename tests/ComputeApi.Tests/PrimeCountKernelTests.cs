@@ -53,7 +53,7 @@ public class PrimeCountKernelTests
     public void AgreesWithAPlainSieveAroundChunkBoundaries()
     {
         // Small sieving primes cross off one chunk of a segment at a time; check the limits around each chunk.
-        const long numbersPerChunk = PrimeCountKernel.ChunkBytes * 30L;
+        var numbersPerChunk = PrimeCountKernel.ChunkBytes * 30L;
         for (var chunk = 1; chunk * numbersPerChunk < 3 * NumbersPerSegment; chunk++)
         {
             foreach (var delta in new[] { -30, -1, 0, 1, 30 })
@@ -61,6 +61,22 @@ public class PrimeCountKernelTests
                 var n = (chunk * numbersPerChunk) + delta;
                 Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None), $"pi({n})");
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(16 * 1024)]
+    [InlineData(32 * 1024)]
+    [InlineData(80 * 1024)]
+    [InlineData(256 * 1024)]
+    public void CountsTheSameWithTheChunkOfAnyL1Cache(int chunkBytes)
+    {
+        Assert.Equal(50_847_534, PrimeCountKernel.CountPrimes(1_000_000_000, KernelContext.None, chunkBytes));
+        var random = new Random(chunkBytes);
+        for (var i = 0; i < 20; i++)
+        {
+            var n = random.Next(1, PrefixCounts.Length);
+            Assert.True(PrefixCounts[n] == PrimeCountKernel.CountPrimes(n, KernelContext.None, chunkBytes), $"pi({n})");
         }
     }
 
@@ -116,6 +132,44 @@ public class PrimeCountKernelTests
         Assert.Equal(100_000, PrimeCountKernel.IntegerSqrt(10_000_000_000));
         Assert.Equal(99_999, PrimeCountKernel.IntegerSqrt(9_999_999_999));
         Assert.Equal([19, 23, 29, 31], PrimeCountKernel.SmallPrimes(31, 19));
+    }
+
+    [Theory]
+    [InlineData("48K", 48 * 1024)]
+    [InlineData("32K", 32 * 1024)]
+    [InlineData("50K", 48 * 1024)] // whole 4 KiB
+    [InlineData("8K", 16 * 1024)] // at least 16 KiB
+    [InlineData("1024K", 256 * 1024)] // at most 256 KiB
+    [InlineData("1M", 32 * 1024)] // not understood: the default
+    public void SizesChunksByTheL1DataCacheLinuxReports(string size, int expected)
+    {
+        var cache = Directory.CreateTempSubdirectory("cloudapp-cache-");
+        try
+        {
+            WriteCacheIndex(cache, "index0", level: "1", type: "Instruction", size: "32K");
+            WriteCacheIndex(cache, "index1", level: "1", type: "Data", size);
+            WriteCacheIndex(cache, "index2", level: "2", type: "Unified", size: "2048K");
+
+            Assert.Equal(expected, PrimeCountKernel.L1DataCacheBytes(cache.FullName));
+        }
+        finally
+        {
+            cache.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void SizesChunksAt32KiBWhereNoCacheIsReported()
+    {
+        Assert.Equal(32 * 1024, PrimeCountKernel.L1DataCacheBytes(Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N"))));
+    }
+
+    private static void WriteCacheIndex(DirectoryInfo cache, string index, string level, string type, string size)
+    {
+        var directory = cache.CreateSubdirectory(index);
+        File.WriteAllText(Path.Combine(directory.FullName, "level"), level + "\n");
+        File.WriteAllText(Path.Combine(directory.FullName, "type"), type + "\n");
+        File.WriteAllText(Path.Combine(directory.FullName, "size"), size + "\n");
     }
 
     private static int[] BuildPrefixCounts(int limit)

@@ -325,7 +325,9 @@ public sealed class PrimeCountKernel : IComputeKernel
                 for (var t = 0; t < count; t++)
                 {
                     sources[t] = patterns[t].Start + phase[t];
-                    phase[t] = (phase[t] + length) % patterns[t].Period;
+                    // A block may span several periods of a short pattern; subtracting beats dividing here.
+                    phase[t] += length;
+                    while (phase[t] >= patterns[t].Period) phase[t] -= patterns[t].Period;
                 }
                 var destination = start + done;
                 if (Vector512.IsHardwareAccelerated)

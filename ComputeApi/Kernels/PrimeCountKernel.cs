@@ -10,8 +10,8 @@ namespace CloudApp.ComputeApi.Kernels;
 /// <summary>
 /// Counts the primes up to n with a segmented sieve of Eratosthenes on a mod-30 wheel: one byte holds the
 /// eight numbers 30k + {1, 7, 11, 13, 17, 19, 23, 29}, so multiples of 2, 3 and 5 never take memory or time.
-/// Each chunk starts as the AND of precomputed patterns of the primes 7 to 167, so the sieve crosses off
-/// only primes from 173 up to sqrt(n): the small ones an L1-cache-sized chunk at a time, the others over the
+/// Each chunk starts as the AND of precomputed patterns of the primes 7 to 211, so the sieve crosses off
+/// only primes from 223 up to sqrt(n): the small ones an L1-cache-sized chunk at a time, the others over the
 /// whole (L2-sized) segment. Memory stays bounded by one segment plus the sieving primes up to sqrt(n).
 /// </summary>
 public sealed class PrimeCountKernel : IComputeKernel
@@ -33,8 +33,9 @@ public sealed class PrimeCountKernel : IComputeKernel
     [
         [7, 11, 13, 17], [19, 23, 29], [31, 37, 41], [43, 47], [53, 59], [61, 67], [71, 73], [79, 83], [89, 97],
         [101, 103], [107, 109], [113, 127], [131, 137], [139, 149], [151, 157], [163, 167],
+        [173, 179], [181, 191], [193, 197], [199, 211],
     ];
-    private const int FirstSievingPrime = 173;
+    private const int FirstSievingPrime = 223;
 
     // The patterns are ANDed a block at a time (all of them into one block while it is in the L1 cache); each
     // pattern is stored with one block more than its period, so a block reads it at any phase without wrapping.

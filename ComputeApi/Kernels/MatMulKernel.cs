@@ -40,15 +40,12 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(size, HardMaxSize);
         var n = (int)size;
-        var length = n * n;
-        // A, B and C in memory reused from the previous job (see ScratchMemory): no page faults, no GC.
-        using var matrices = scratch.Rent(3L * length);
-        var a = matrices.Slice(0, length);
-        var b = matrices.Slice(length, length);
-        var c = matrices.Slice(2L * length, length);
-        Generate(a, n, SeedA, context);
-        Generate(b, n, SeedB, context);
-        Multiply(a, b, c, n, context, scratch);
+        // A and B are never stored: the packing generates each element where the micro-kernel reads it, so the job
+        // neither writes nor reads back 2 n^2 doubles. C lives in memory reused from the previous job (see
+        // ScratchMemory): no page faults, no GC.
+        using var product = scratch.Rent((long)n * n);
+        var c = product.Slice(0, n * n);
+        Multiply(new Seeded(SeedA), new Seeded(SeedB), c, n, context, scratch);
         return new KernelOutput(Sum(c), 2L * n * n * n);
     }
 
@@ -56,17 +53,12 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
     internal static double[] Generate(int n, ulong seed, KernelContext context)
     {
         var m = GC.AllocateUninitializedArray<double>(n * n);
-        Generate(m, n, seed, context);
-        return m;
-    }
-
-    private static void Generate(Span<double> m, int n, ulong seed, KernelContext context)
-    {
         for (var row = 0; row < n; row++)
         {
             if ((row & 63) == 0) context.ThrowIfCancellationRequested();
-            GenerateRange(m.Slice(row * n, n), seed, (ulong)(row * n));
+            GenerateRange(m.AsSpan(row * n, n), seed, (ulong)(row * n));
         }
+        return m;
     }
 
     /// <summary>Fills <paramref name="destination"/> with the elements <paramref name="first"/>, first + 1, ... of the seeded sequence.</summary>
@@ -132,22 +124,101 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
     }
 
     /// <summary>C = A * B for row-major n x n matrices (C's previous contents are overwritten, never read).</summary>
-    internal static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, KernelContext context,
-        ScratchMemory? scratch = null)
+    internal static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, KernelContext context) =>
+        Multiply(new Stored(a), new Stored(b), c, n, context, ScratchMemory.Shared);
+
+    /// <summary>C = A * B for the generated A (<see cref="SeedA"/>) and B (<see cref="SeedB"/>), as <see cref="Run"/> computes it.</summary>
+    internal static void MultiplyGenerated(Span<double> c, int n, bool with256BitVectors = false)
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (with256BitVectors)
         {
-            Multiply<Kernel12x16>(a, b, c, n, context, scratch ?? ScratchMemory.Shared);
+            Multiply<Kernel6x8, Seeded, Seeded>(new Seeded(SeedA), new Seeded(SeedB), c, n, KernelContext.None, ScratchMemory.Shared);
         }
         else
         {
-            Multiply<Kernel6x8>(a, b, c, n, context, scratch ?? ScratchMemory.Shared);
+            Multiply(new Seeded(SeedA), new Seeded(SeedB), c, n, KernelContext.None, ScratchMemory.Shared);
         }
     }
 
     /// <summary>C = A * B with the 256-bit (AVX2) micro-kernel, whatever the processor supports (the fallback path, for tests).</summary>
     internal static void MultiplyWith256BitVectors(double[] a, double[] b, double[] c, int n, KernelContext context) =>
-        Multiply<Kernel6x8>(a, b, c, n, context, ScratchMemory.Shared);
+        Multiply<Kernel6x8, Stored, Stored>(new Stored(a), new Stored(b), c, n, context, ScratchMemory.Shared);
+
+    private static void Multiply<TA, TB>(TA a, TB b, Span<double> c, int n, KernelContext context, ScratchMemory scratch)
+        where TA : IMatrixSource, allows ref struct
+        where TB : IMatrixSource, allows ref struct
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Multiply<Kernel12x16, TA, TB>(a, b, c, n, context, scratch);
+        }
+        else
+        {
+            Multiply<Kernel6x8, TA, TB>(a, b, c, n, context, scratch);
+        }
+    }
+
+    /// <summary>Where the packing takes a matrix's elements from.</summary>
+    private interface IMatrixSource
+    {
+        /// <summary>Packs the mc x kc block at (ic, pc) into panels of MR rows, k-major, zero-padded (<paramref name="rows"/>: room for MR x kc doubles, for a source that needs it).</summary>
+        void PackA<TKernel>(int n, int ic, int pc, int mc, int kc, Span<double> packed, Span<double> rows)
+            where TKernel : struct, IMicroKernel;
+
+        /// <summary>Packs the kc x nc block at (pc, jc) into panels of NR columns, k-major, zero-padded.</summary>
+        void PackB<TKernel>(int n, int pc, int jc, int kc, int nc, Span<double> packed)
+            where TKernel : struct, IMicroKernel;
+    }
+
+    /// <summary>A row-major matrix in memory.</summary>
+    private readonly ref struct Stored(ReadOnlySpan<double> values) : IMatrixSource
+    {
+        private readonly ReadOnlySpan<double> _values = values;
+
+        public void PackA<TKernel>(int n, int ic, int pc, int mc, int kc, Span<double> packed, Span<double> rows)
+            where TKernel : struct, IMicroKernel => MatMulKernel.PackA<TKernel>(_values, n, ic, pc, mc, kc, packed);
+
+        public void PackB<TKernel>(int n, int pc, int jc, int kc, int nc, Span<double> packed)
+            where TKernel : struct, IMicroKernel => MatMulKernel.PackB<TKernel>(_values, n, pc, jc, kc, nc, packed);
+    }
+
+    /// <summary>The matrix <see cref="Generate(int, ulong, KernelContext)"/> makes from a seed, generated straight into the panels.</summary>
+    private readonly struct Seeded(ulong seed) : IMatrixSource
+    {
+        public void PackA<TKernel>(int n, int ic, int pc, int mc, int kc, Span<double> packed, Span<double> rows)
+            where TKernel : struct, IMicroKernel
+        {
+            // A panel's MR rows, generated as a small row-major matrix (rows kc apart) and packed like a stored one.
+            var mrFull = TKernel.MR;
+            for (var ir = 0; ir < mc; ir += mrFull)
+            {
+                var mr = Math.Min(mrFull, mc - ir);
+                for (var r = 0; r < mr; r++)
+                {
+                    GenerateRange(rows.Slice(r * kc, kc), seed, (ulong)(((long)(ic + ir + r) * n) + pc));
+                }
+                MatMulKernel.PackA<TKernel>(rows, kc, 0, 0, mr, kc, packed.Slice(ir * kc, mrFull * kc));
+            }
+        }
+
+        public void PackB<TKernel>(int n, int pc, int jc, int kc, int nc, Span<double> packed)
+            where TKernel : struct, IMicroKernel
+        {
+            // A panel holds NR consecutive elements of a row of B per k: generated in place.
+            var nrFull = TKernel.NR;
+            var d = 0;
+            for (var jr = 0; jr < nc; jr += nrFull)
+            {
+                var nr = Math.Min(nrFull, nc - jr);
+                for (var k = 0; k < kc; k++, d += nrFull)
+                {
+                    var line = packed.Slice(d, nrFull);
+                    GenerateRange(line[..nr], seed, (ulong)(((long)(pc + k) * n) + jc + jr));
+                    line[nr..].Clear();
+                }
+            }
+        }
+    }
 
     /// <summary>A register-tiled micro-kernel and the cache blocking that suits it.</summary>
     private interface IMicroKernel
@@ -169,16 +240,19 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Multiply<TKernel>(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int n, KernelContext context,
-        ScratchMemory scratch)
+    private static void Multiply<TKernel, TA, TB>(TA a, TB b, Span<double> c, int n, KernelContext context, ScratchMemory scratch)
         where TKernel : struct, IMicroKernel
+        where TA : IMatrixSource, allows ref struct
+        where TB : IMatrixSource, allows ref struct
     {
         int mrFull = TKernel.MR, nrFull = TKernel.NR, kcMax = TKernel.KC, mcMax = TKernel.MC, ncMax = TKernel.NC;
         var packedALength = RoundUp(Math.Min(mcMax, n), mrFull) * Math.Min(kcMax, n);
         var packedBLength = Math.Min(kcMax, n) * RoundUp(Math.Min(ncMax, n), nrFull);
-        using var packing = scratch.Rent(packedALength + packedBLength);
+        var rowsLength = mrFull * Math.Min(kcMax, n);
+        using var packing = scratch.Rent(packedALength + packedBLength + rowsLength);
         var packedA = packing.Slice(0, packedALength);
         var packedB = packing.Slice(packedALength, packedBLength);
+        var rows = packing.Slice(packedALength + packedBLength, rowsLength);
         Span<double> edge = stackalloc double[mrFull * nrFull];
 
         for (var jc = 0; jc < n; jc += ncMax)
@@ -188,12 +262,12 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
             {
                 var kc = Math.Min(kcMax, n - pc);
                 var accumulate = pc > 0;
-                PackB<TKernel>(b, n, pc, jc, kc, nc, packedB);
+                b.PackB<TKernel>(n, pc, jc, kc, nc, packedB);
                 for (var ic = 0; ic < n; ic += mcMax)
                 {
                     context.ThrowIfCancellationRequested();
                     var mc = Math.Min(mcMax, n - ic);
-                    PackA<TKernel>(a, n, ic, pc, mc, kc, packedA);
+                    a.PackA<TKernel>(n, ic, pc, mc, kc, packedA, rows);
                     for (var jr = 0; jr < nc; jr += nrFull)
                     {
                         var nr = Math.Min(nrFull, nc - jr);

@@ -3,12 +3,12 @@ using System.Runtime.InteropServices;
 namespace CloudApp.ComputeApi.Kernels;
 
 /// <summary>
-/// Large working memory for kernels (a matmul job of order 2048 needs 96 MiB), kept between jobs and given
+/// Large working memory for kernels (a matmul job of order 2048 needs 36 MiB), kept between jobs and given
 /// back to the operating system once no job has used it for <see cref="IdleRelease"/>.
-/// Fresh memory costs a page fault per 4 KiB page on first touch (about 2 µs each on a virtual machine, 40 ms
-/// for 96 MiB, as much as a fifth of the job), so back-to-back jobs reuse it; an idle service returns to its
-/// small footprint. The blocks are mapped directly (not from the GC heap, not from malloc, whose freed
-/// blocks may stay in the process), so releasing one returns its pages at once.
+/// Fresh memory costs a page fault per 4 KiB page on first touch (about 2 µs each on a virtual machine: 19 ms
+/// for those 36 MiB), so back-to-back jobs reuse it; an idle service returns to its small footprint. The
+/// blocks are mapped directly (not from the GC heap, not from malloc, whose freed blocks may stay in the
+/// process), so releasing one returns its pages at once.
 /// </summary>
 public sealed partial class ScratchMemory : IDisposable
 {

@@ -59,6 +59,38 @@ public class MatMulKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(13, false)]
+    [InlineData(300, false)]
+    [InlineData(1030, false)]
+    [InlineData(1, true)]
+    [InlineData(13, true)]
+    [InlineData(300, true)]
+    [InlineData(1030, true)]
+    public void GeneratingIntoThePanelsGivesExactlyTheProductOfTheStoredMatrices(int n, bool with256BitVectors)
+    {
+        // A job never stores A and B: its packing generates them. The product must be the same, bit for bit,
+        // across the blocking edges (300 > KC and MC; 1030 > NC of the 256-bit kernel).
+        var a = MatMulKernel.Generate(n, MatMulKernel.SeedA, KernelContext.None);
+        var b = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
+        var stored = new double[n * n];
+        if (with256BitVectors)
+        {
+            MatMulKernel.MultiplyWith256BitVectors(a, b, stored, n, KernelContext.None);
+        }
+        else
+        {
+            MatMulKernel.Multiply(a, b, stored, n, KernelContext.None);
+        }
+        var generated = new double[n * n];
+        Array.Fill(generated, double.NaN);
+
+        MatMulKernel.MultiplyGenerated(generated, n, with256BitVectors);
+
+        Assert.Equal(stored, generated);
+    }
+
     [Fact]
     public void GeneratesEveryElementFromItsIndexAlone()
     {

@@ -45,7 +45,8 @@ public sealed class ScratchMemoryTests
         var kernel = new MatMulKernel(scratch);
         var first = kernel.Run(300, KernelContext.None);
         var reserved = scratch.ReservedBytes;
-        Assert.True(reserved >= 3L * 300 * 300 * sizeof(double), $"only {reserved} bytes reserved");
+        // C and the packed panels; A and B are generated into the panels, never stored whole.
+        Assert.InRange(reserved, 300L * 300 * sizeof(double), (3L * 300 * 300 * sizeof(double)) - 1);
 
         // The same job again, in reused memory (not cleared by the kernel's user): the same result, no new memory.
         var second = kernel.Run(300, KernelContext.None);

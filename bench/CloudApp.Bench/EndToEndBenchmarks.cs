@@ -24,14 +24,17 @@ public sealed class EndToEndBenchmarks(Settings settings, TextWriter log)
                 return (primesieve.Seconds, primesieve.Check);
             }, (result, count) => result.GetInt64() == (long)count!));
         }
+        // A dgemm takes milliseconds, so each side of a matmul pair is its best of three: the reference's three
+        // runs in one process, the service's three jobs in a row.
+        const int MatMulBestOf = 3;
         foreach (var n in settings.Smoke ? [64] : new[] { 512, 1024, 2048 })
         {
             using var inputs = new References.MatMulInputs(n);
             rows.Add(await CompareAsync(client, "matmul", n, n >= 1024 ? 0.85 : 0.6, "OpenBLAS dgemm, 1 thread", async () =>
             {
-                var dgemm = await References.DgemmAsync(inputs, runs: 3);
+                var dgemm = await References.DgemmAsync(inputs, runs: MatMulBestOf);
                 return (dgemm.Seconds, dgemm.Check);
-            }, (result, sum) => Math.Abs(result.GetDouble() - sum!.Value) <= 1e-6 * n * n));
+            }, (result, sum) => Math.Abs(result.GetDouble() - sum!.Value) <= 1e-6 * n * n, bestOf: MatMulBestOf));
         }
         var mib = settings.Smoke ? 4 : 1024;
         rows.Add(await CompareAsync(client, "sha256", mib, 0.95, "openssl speed -evp sha256, 1 MiB blocks", async () =>
@@ -43,11 +46,12 @@ public sealed class EndToEndBenchmarks(Settings settings, TextWriter log)
     }
 
     /// <summary>
-    /// Runs <paramref name="kernel"/> through the API and the reference in turn; the ratio is the reference's time
-    /// over the job's <c>elapsed</c>, per pair, then the median. The results must agree.
+    /// Runs <paramref name="kernel"/> through the API (the fastest of <paramref name="bestOf"/> jobs) and the reference
+    /// in turn; the ratio is the reference's time over the job's <c>elapsed</c>, per pair, then the median. The
+    /// results must agree.
     /// </summary>
     private async Task<Row> CompareAsync(HttpClient client, string kernel, long size, double target, string against,
-        Func<Task<(double Seconds, double? Result)>> reference, Func<JsonElement, double?, bool> agrees)
+        Func<Task<(double Seconds, double? Result)>> reference, Func<JsonElement, double?, bool> agrees, int bestOf = 1)
     {
         var ours = new List<double>();
         var theirs = new List<double>();
@@ -57,9 +61,15 @@ public sealed class EndToEndBenchmarks(Settings settings, TextWriter log)
         for (var i = -1; i < (settings.Smoke ? 1 : 5); i++)
         {
             JsonElement body = default;
-            var roundTrip = await Stats.SecondsAsync(async () => body = await client.GetFromJsonAsync<JsonElement>(
-                $"/api/compute/{kernel}?size={size.ToString(CultureInfo.InvariantCulture)}"));
-            var elapsed = body.GetProperty("elapsed").GetDouble();
+            var elapsed = double.PositiveInfinity;
+            var roundTrip = double.PositiveInfinity;
+            for (var job = 0; job < bestOf; job++)
+            {
+                var trip = await Stats.SecondsAsync(async () => body = await client.GetFromJsonAsync<JsonElement>(
+                    $"/api/compute/{kernel}?size={size.ToString(CultureInfo.InvariantCulture)}"));
+                elapsed = Math.Min(elapsed, body.GetProperty("elapsed").GetDouble());
+                roundTrip = Math.Min(roundTrip, trip);
+            }
             var (seconds, expected) = await reference();
             if (!agrees(body.GetProperty("result"), expected))
             {
@@ -69,7 +79,8 @@ public sealed class EndToEndBenchmarks(Settings settings, TextWriter log)
             ours.Add(1 / elapsed);
             theirs.Add(1 / seconds);
             roundTrips.Add(roundTrip);
-            log.WriteLine($"  {kernel} {size}: job {elapsed * 1000:0.0} ms (round trip {roundTrip * 1000:0.0} ms), reference {seconds * 1000:0.0} ms");
+            var best = bestOf > 1 ? $" (best of {bestOf})" : "";
+            log.WriteLine($"  {kernel} {size}: job {elapsed * 1000:0.0} ms (round trip {roundTrip * 1000:0.0} ms), reference {seconds * 1000:0.0} ms{best}");
         }
         var row = Row.Ratio("end to end", $"{kernel} {SizeText(kernel, size)}", ours, theirs, "jobs/s", against, target,
             $"fastest job {1 / ours.Max() * 1000:0.0} ms, fastest reference {1 / theirs.Max() * 1000:0.0} ms, median HTTP round trip {Stats.Of(roundTrips).Median * 1000:0.0} ms");

@@ -76,7 +76,7 @@ public sealed class ComputeMetrics
         meter.CreateObservableGauge(JobsWaitingMaxName, () => (long)limits.QueueLimit, "{job}",
             "Jobs that may wait for a slot before requests are rejected with 429.");
         _rejections = meter.CreateCounter<long>(RejectionsName, "{request}",
-            "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel).");
+            "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel, insufficient_memory).");
 
         // One series per kernel from the start, before any job ran: dashboards list the kernels from it.
         var kernelList = kernels.ToList();
@@ -157,6 +157,7 @@ public enum RejectionReason
     QueueFull,
     InvalidSize,
     UnknownKernel,
+    InsufficientMemory,
 }
 
 public static class ComputeMetricValues
@@ -176,6 +177,7 @@ public static class ComputeMetricValues
         RejectionReason.QueueFull => "queue_full",
         RejectionReason.InvalidSize => "invalid_size",
         RejectionReason.UnknownKernel => "unknown_kernel",
+        RejectionReason.InsufficientMemory => "insufficient_memory",
         _ => throw new ArgumentOutOfRangeException(nameof(reason)),
     };
 }

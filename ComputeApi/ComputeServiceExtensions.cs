@@ -29,6 +29,8 @@ public static class ComputeServiceExtensions
         services.AddSingleton<IComputeKernel, PrimeCountKernel>();
         services.AddSingleton<IComputeKernel, MatMulKernel>();
         services.AddSingleton<IComputeKernel, Sha256Kernel>();
+        // The working memory matmul jobs share (kept between jobs, within the process's memory limit).
+        services.AddSingleton(ScratchMemory.Shared);
         services.AddSingleton<KernelCatalog>();
         services.AddSingleton<ComputeJobRunner>();
         services.AddSingleton(TimeProvider.System);

@@ -41,10 +41,12 @@ public static class KernelsApi
             .WithName("RunKernel")
             .WithSummary("Runs a kernel and returns its result.")
             .WithDescription("Omit size to use the kernel's configured default. Jobs beyond the concurrency limit wait in a bounded queue; "
-                + "when it is full the answer is 429 with Retry-After. A job still running at the deadline is stopped and answered with 504.")
+                + "when it is full the answer is 429 with Retry-After. A job that needs more working memory than the replica has room for "
+                + "under its memory limit is answered with 503 and Retry-After. A job still running at the deadline is stopped and answered with 504.")
             .WithRequestTimeout(ComputeTimeoutPolicy)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
         return api;
@@ -95,9 +97,27 @@ public static class KernelsApi
                 return TypedResults.Ok(new ComputeResponse(entry.Name, n, output.Result, job.Elapsed.TotalSeconds,
                     new WorkDone(output.Work, entry.Kernel.Work.Unit)));
 
+            case JobOutcome.Rejected when job.MemoryRefused is { } refused:
+                SetRetryAfter(httpContext, options.Value.RetryAfter);
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status503ServiceUnavailable,
+                    type: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
+                    title: "Not enough memory for this job",
+                    detail: $"A {entry.Name} job of size {n} needs {Mib(refused.RequiredBytes)} MiB of working memory; this replica uses "
+                        + $"{Mib(refused.UsedBytes)} MiB of the {Mib(refused.LimitBytes)} MiB it may use (the GC's limit: in a container, 75% of its "
+                        + "memory limit). Retry later or on another replica, or ask for a smaller size.",
+                    extensions: new Dictionary<string, object?>
+                    {
+                        ["kernel"] = entry.Name,
+                        [SizeParameter] = n,
+                        ["requiredBytes"] = refused.RequiredBytes,
+                        ["usedBytes"] = refused.UsedBytes,
+                        ["limitBytes"] = refused.LimitBytes,
+                    });
+
             case JobOutcome.Rejected:
                 var retryAfter = options.Value.RetryAfter;
-                httpContext.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                SetRetryAfter(httpContext, retryAfter);
                 return TypedResults.Problem(
                     statusCode: StatusCodes.Status429TooManyRequests,
                     type: "https://www.rfc-editor.org/rfc/rfc6585#section-4",
@@ -119,6 +139,11 @@ public static class KernelsApi
                     detail: "The client disconnected; the job was stopped.");
         }
     }
+
+    private static void SetRetryAfter(HttpContext httpContext, TimeSpan retryAfter) =>
+        httpContext.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("0.#", CultureInfo.InvariantCulture);
 
     /// <summary>Problem details for a compute request that ran past its deadline (also used by the timeout middleware).</summary>
     public static ProblemHttpResult TimedOut(TimeSpan timeout, string? kernel) =>

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 
 namespace CloudApp.ComputeApi.Jobs;
 
-/// <summary>What became of one compute request that passed validation.</summary>
-public sealed record JobResult(JobOutcome Outcome, KernelOutput? Output, TimeSpan Elapsed);
+/// <summary>What became of one compute request that passed validation (<paramref name="MemoryRefused"/>: why a started job was rejected).</summary>
+public sealed record JobResult(JobOutcome Outcome, KernelOutput? Output, TimeSpan Elapsed, WorkingMemoryUnavailableException? MemoryRefused = null);
 
 /// <summary>How a job ended; the <c>compute.outcome</c> tag of its metrics.</summary>
 public enum JobOutcome
@@ -111,6 +111,11 @@ public sealed class ComputeJobRunner : IDisposable
             var elapsed = _time.GetElapsedTime(started);
             _metrics.JobFinished(name, outcome, elapsed);
             return new JobResult(outcome, null, elapsed);
+        }
+        catch (WorkingMemoryUnavailableException refused)
+        {
+            _metrics.JobRejected(name, RejectionReason.InsufficientMemory);
+            return new JobResult(JobOutcome.Rejected, null, _time.GetElapsedTime(started), refused);
         }
         catch
         {

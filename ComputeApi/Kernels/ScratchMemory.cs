@@ -9,6 +9,10 @@ namespace CloudApp.ComputeApi.Kernels;
 /// for those 36 MiB), so back-to-back jobs reuse it; an idle service returns to its small footprint. The
 /// blocks are mapped directly (not from the GC heap, not from malloc, whose freed blocks may stay in the
 /// process), so releasing one returns its pages at once.
+/// Outside the GC heap, this memory is not held back by the GC's limit (in a container, 75% of its memory limit),
+/// so it keeps to that limit itself: a block that would take the process's resident memory past it is refused
+/// (<see cref="WorkingMemoryUnavailableException"/>) instead of letting the kernel's OOM killer end the process
+/// and every job in it.
 /// </summary>
 public sealed partial class ScratchMemory : IDisposable
 {
@@ -17,11 +21,19 @@ public sealed partial class ScratchMemory : IDisposable
 
     private readonly List<Block> _free = [];
     private readonly Timer _release;
+    private readonly Func<long> _limitBytes;
+    private readonly Func<long> _residentBytes;
     private long _reservedBytes;
+    private long _inUseBytes;
 
-    public ScratchMemory(TimeSpan idleRelease)
+    /// <param name="idleRelease">How long unused memory is kept.</param>
+    /// <param name="limitBytes">The most memory the process may use (default: the GC's limit).</param>
+    /// <param name="residentBytes">The process's resident memory now (default: its working set).</param>
+    public ScratchMemory(TimeSpan idleRelease, Func<long>? limitBytes = null, Func<long>? residentBytes = null)
     {
         IdleRelease = idleRelease;
+        _limitBytes = limitBytes ?? (static () => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        _residentBytes = residentBytes ?? (static () => Environment.WorkingSet);
         _release = new Timer(_ => ReleaseIdle());
     }
 
@@ -32,6 +44,7 @@ public sealed partial class ScratchMemory : IDisposable
     public long ReservedBytes => Interlocked.Read(ref _reservedBytes);
 
     /// <summary>At least <paramref name="length"/> doubles, contents unspecified; dispose the lease to give them back.</summary>
+    /// <exception cref="WorkingMemoryUnavailableException">Fresh memory is needed and the process has no room for it.</exception>
     public Lease Rent(long length)
     {
         var bytes = checked((nuint)(length * sizeof(double)));
@@ -47,16 +60,35 @@ public sealed partial class ScratchMemory : IDisposable
             {
                 var block = _free[best];
                 _free.RemoveAt(best);
+                Interlocked.Add(ref _inUseBytes, (long)block.Bytes);
                 return new Lease(this, block);
+            }
+        }
+        // Blocks kept for reuse are resident: give them back before refusing. Blocks in use may not have been
+        // touched yet, so they count in full on top of the resident memory.
+        if (!HasRoomFor(bytes, out _))
+        {
+            ReleaseIdle();
+            if (!HasRoomFor(bytes, out var limit))
+            {
+                throw new WorkingMemoryUnavailableException((long)bytes, limit, _residentBytes() + Interlocked.Read(ref _inUseBytes));
             }
         }
         var fresh = Block.Allocate(bytes);
         Interlocked.Add(ref _reservedBytes, (long)fresh.Bytes);
+        Interlocked.Add(ref _inUseBytes, (long)fresh.Bytes);
         return new Lease(this, fresh);
+    }
+
+    private bool HasRoomFor(nuint bytes, out long limit)
+    {
+        limit = _limitBytes();
+        return _residentBytes() + Interlocked.Read(ref _inUseBytes) + (long)bytes <= limit;
     }
 
     private void Return(Block block)
     {
+        Interlocked.Add(ref _inUseBytes, -(long)block.Bytes);
         lock (_free)
         {
             _free.Add(block);
@@ -146,4 +178,18 @@ public sealed partial class ScratchMemory : IDisposable
         [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
         private static partial int Munmap(nint address, nuint length);
     }
+}
+
+/// <summary>A kernel needed more working memory than the process has room for under its memory limit.</summary>
+public sealed class WorkingMemoryUnavailableException(long requiredBytes, long limitBytes, long usedBytes)
+    : Exception($"{requiredBytes} bytes of working memory needed; {usedBytes} of the process's {limitBytes} bytes are in use.")
+{
+    /// <summary>The memory asked for.</summary>
+    public long RequiredBytes { get; } = requiredBytes;
+
+    /// <summary>The most the process may use (the GC's limit: in a container, 75% of its memory limit).</summary>
+    public long LimitBytes { get; } = limitBytes;
+
+    /// <summary>What the process used when it asked: resident memory, and working memory handed out and not yet touched.</summary>
+    public long UsedBytes { get; } = usedBytes;
 }

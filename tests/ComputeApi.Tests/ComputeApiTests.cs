@@ -243,6 +243,37 @@ public class ComputeApiTests
     }
 
     [Fact]
+    public async Task AnswersAJobWithoutRoomForItsMemoryWith503AndKeepsServing()
+    {
+        // A replica whose process may use 64 MiB and already uses 60: a matmul of order 1024 (8 MiB for C) has no room.
+        using var scratch = new ScratchMemory(TimeSpan.FromMinutes(1), limitBytes: () => 64L << 20, residentBytes: () => 60L << 20);
+        await using var app = ComputeApiFactory.Create().WithWebHostBuilder(b => b.ConfigureTestServices(services =>
+            services.AddSingleton(scratch)));
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync("/api/compute/matmul?size=1024");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(ProblemJson, response.Content.Headers.ContentType!.MediaType);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(503, problem.GetProperty("status").GetInt32());
+        Assert.Equal("matmul", problem.GetProperty("kernel").GetString());
+        Assert.Equal(1024, problem.GetProperty("size").GetInt64());
+        Assert.Equal(64L << 20, problem.GetProperty("limitBytes").GetInt64());
+        Assert.True(problem.GetProperty("requiredBytes").GetInt64() >= 1024L * 1024 * sizeof(double));
+        Assert.True(problem.GetProperty("usedBytes").GetInt64() >= 60L << 20);
+        Assert.Contains("smaller size", problem.GetProperty("detail").GetString());
+        Assert.Equal(0, scratch.ReservedBytes);
+
+        // Nothing lost: a job that fits still runs, and the rejection is counted with its reason.
+        var small = await client.GetFromJsonAsync<JsonElement>("/api/compute/matmul?size=64");
+        Assert.Equal("matmul", small.GetProperty("kernel").GetString());
+        await Eventually(client, m =>
+            Exposition.Sample(m, "compute_rejections_total", ("compute_rejection_reason", "insufficient_memory")) == 1);
+    }
+
+    [Fact]
     public async Task RefusesToStartWithInconsistentLimits()
     {
         await using var app = ComputeApiFactory.Create(("Compute:MatMul:DefaultSize", "4000"), ("Compute:MatMul:MaxSize", "3000"));

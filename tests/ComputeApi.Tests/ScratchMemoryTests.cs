@@ -57,6 +57,36 @@ public sealed class ScratchMemoryTests
         Assert.Equal(0, scratch.ReservedBytes);
     }
 
+    [Fact]
+    public void RefusesFreshMemoryBeyondTheProcessLimitAndReservesNothing()
+    {
+        using var scratch = new ScratchMemory(TimeSpan.FromMinutes(10), limitBytes: () => 100_000_000, residentBytes: () => 90_000_000);
+
+        var refused = Assert.Throws<WorkingMemoryUnavailableException>(() => scratch.Rent(2_000_000));
+
+        Assert.Equal(2_000_000L * sizeof(double), refused.RequiredBytes);
+        Assert.Equal(100_000_000, refused.LimitBytes);
+        Assert.Equal(90_000_000, refused.UsedBytes);
+        Assert.Equal(0, scratch.ReservedBytes);
+        using var fits = scratch.Rent(1_000_000); // 8 MB: room for it
+    }
+
+    [Fact]
+    public void GivesKeptMemoryBackBeforeRefusing()
+    {
+        // The process's resident memory: 20 MB of its own plus every block this instance holds.
+        ScratchMemory? scratch = null;
+        using var owner = scratch = new ScratchMemory(TimeSpan.FromMinutes(10), limitBytes: () => 60_000_000,
+            residentBytes: () => 20_000_000 + scratch!.ReservedBytes);
+        Rent(scratch, 2_000_000); // 16 MB, kept for the next job
+
+        using var larger = scratch.Rent(4_000_000); // 32 MB: fits only once the kept 16 MB are gone
+
+        Assert.Equal(4_000_000L * sizeof(double), scratch.ReservedBytes);
+        // Blocks in use count in full, touched or not: a second 32 MB cannot join them.
+        Assert.Throws<WorkingMemoryUnavailableException>(() => scratch.Rent(4_000_000));
+    }
+
     /// <summary>Rents, fills with garbage, returns; the reference to the first element stays comparable.</summary>
     private static ref double Rent(ScratchMemory scratch, int length)
     {

@@ -52,9 +52,11 @@ public sealed class KernelBenchmarks(Settings settings, TextWriter log)
         var ours = new List<double>();
         var reference = new List<double>();
         double ourSum = 0, theirSum = 0;
+        // One C for every repetition: the service keeps its working memory between jobs, and numpy's allocator
+        // reuses freed memory too; a fresh array would add the GC's zeroing and a page fault per 4 KiB to each run.
+        var c = new double[n * n];
         for (var i = -1; i < Repetitions(5); i++)
         {
-            var c = new double[n * n];
             var seconds = Stats.Seconds(() => MatMulKernel.Multiply(a, b, c, n, KernelContext.None));
             ourSum = MatMulKernel.Sum(c);
             var dgemm = await References.DgemmAsync(inputs, runs: 1);

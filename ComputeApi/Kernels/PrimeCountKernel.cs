@@ -153,7 +153,7 @@ public sealed class PrimeCountKernel : IComputeKernel
 
         // Spare bytes past the end: the branch-free tails of the crossing loops AND the first with 0xFF when a
         // progression has no hit left, and the fill may overrun into them. Pooled, and no larger than n needs: a
-        // fresh 256 KiB array per job would land on the large object heap and cost small jobs more than their sieving.
+        // fresh segment array per job would land on the large object heap and cost small jobs more than their sieving.
         var segment = ArrayPool<byte>.Shared.Rent((int)Math.Min(SegmentBytes, totalBytes) + SpareBytes);
         try
         {

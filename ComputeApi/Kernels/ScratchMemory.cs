@@ -66,12 +66,12 @@ public sealed partial class ScratchMemory : IDisposable
         }
         // Blocks kept for reuse are resident: give them back before refusing. Blocks in use may not have been
         // touched yet, so they count in full on top of the resident memory.
-        if (!HasRoomFor(bytes, out _))
+        if (!HasRoomFor(bytes, out _, out _))
         {
             ReleaseIdle();
-            if (!HasRoomFor(bytes, out var limit))
+            if (!HasRoomFor(bytes, out var used, out var limit))
             {
-                throw new WorkingMemoryUnavailableException((long)bytes, limit, _residentBytes() + Interlocked.Read(ref _inUseBytes));
+                throw new WorkingMemoryUnavailableException((long)bytes, limit, used);
             }
         }
         var fresh = Block.Allocate(bytes);
@@ -80,10 +80,11 @@ public sealed partial class ScratchMemory : IDisposable
         return new Lease(this, fresh);
     }
 
-    private bool HasRoomFor(nuint bytes, out long limit)
+    private bool HasRoomFor(nuint bytes, out long used, out long limit)
     {
+        used = _residentBytes() + Interlocked.Read(ref _inUseBytes);
         limit = _limitBytes();
-        return _residentBytes() + Interlocked.Read(ref _inUseBytes) + (long)bytes <= limit;
+        return used + (long)bytes <= limit;
     }
 
     private void Return(Block block)

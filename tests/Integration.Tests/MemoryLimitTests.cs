@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CloudApp.Integration.Tests.Support;
-using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
 
 namespace CloudApp.Integration.Tests;
@@ -22,20 +21,13 @@ public sealed class MemoryLimitTests(ComputeApiImage image)
     public async Task AMatMulJobTooLargeForTheContainerIsRefusedAndTheProcessLivesOn(int limitMiB, HttpStatusCode expected)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var port = Repository.Images.Dotnet.HttpPort;
-        await using var container = new ContainerBuilder(image.Image)
-            .WithName($"computeapi-memory-{limitMiB}-{Guid.NewGuid():N}")
-            .WithPortBinding(port, assignRandomHostPort: true)
-            .WithCreateParameterModifier(create =>
-            {
-                create.HostConfig ??= new();
-                create.HostConfig.Memory = limitMiB * 1048576L;
-                create.HostConfig.MemorySwap = limitMiB * 1048576L; // no swap: the limit is the memory
-            })
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)port).ForPath("/health")))
-            .Build();
-        await container.StartAsync(cts.Token);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://{container.Hostname}:{container.GetMappedPublicPort(port)}") };
+        await using var service = await image.StartAsync($"memory-{limitMiB}", b => b.WithCreateParameterModifier(create =>
+        {
+            create.HostConfig ??= new();
+            create.HostConfig.Memory = limitMiB * 1048576L;
+            create.HostConfig.MemorySwap = limitMiB * 1048576L; // no swap: the limit is the memory
+        }), cts.Token);
+        var client = service.Client;
 
         // A small job fits either way; a job of order 2048 needs 32 MiB for C, on top of a process of about 40.
         using (var small = await client.GetAsync("/api/compute/matmul?size=512", cts.Token))
@@ -57,7 +49,7 @@ public sealed class MemoryLimitTests(ComputeApiImage image)
         // The same process still serves: nothing was killed, nothing restarted.
         using var health = await client.GetAsync("/health", cts.Token);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal(TestcontainersStates.Running, container.State);
+        Assert.Equal(TestcontainersStates.Running, service.Container.State);
         var refusals = Exposition.Sample(await client.GetStringAsync("/metrics", cts.Token),
             "compute_rejections_total", ("compute_rejection_reason", "insufficient_memory"));
         Assert.Equal(expected == HttpStatusCode.OK ? 0 : 1, double.IsNaN(refusals) ? 0 : refusals);

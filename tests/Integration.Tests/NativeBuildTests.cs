@@ -1,7 +1,5 @@
 using System.Text.Json;
 using CloudApp.Integration.Tests.Support;
-using DotNet.Testcontainers.Builders;
-using DotNet.Testcontainers.Containers;
 
 namespace CloudApp.Integration.Tests;
 
@@ -37,15 +35,8 @@ public sealed class NativeBuildTests(ComputeApiImage image)
 
     private async Task<Answers> RunAsync(IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
-        var port = Repository.Images.Dotnet.HttpPort;
-        await using IContainer container = new ContainerBuilder(image.Image)
-            .WithName($"computeapi-native-{Guid.NewGuid():N}")
-            .WithEnvironment(environment)
-            .WithPortBinding(port, assignRandomHostPort: true)
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)port).ForPath("/health")))
-            .Build();
-        await container.StartAsync(cancellationToken);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://{container.Hostname}:{container.GetMappedPublicPort(port)}") };
+        await using var service = await image.StartAsync("native", b => b.WithEnvironment(environment), cancellationToken);
+        var client = service.Client;
 
         async Task<JsonElement> ResultAsync(string path)
         {

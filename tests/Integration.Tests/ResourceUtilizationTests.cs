@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using CloudApp.Integration.Tests.Support;
-using DotNet.Testcontainers.Builders;
 
 namespace CloudApp.Integration.Tests;
 
@@ -22,20 +21,13 @@ public sealed class ResourceUtilizationTests(ComputeApiImage image)
     public async Task CpuGaugesAreTheContainersCpuAgainstItsLimitAndItsRequest()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var port = Repository.Images.Dotnet.HttpPort;
-        await using var container = new ContainerBuilder(image.Image)
-            .WithName($"computeapi-cpu-{Guid.NewGuid():N}")
-            .WithPortBinding(port, assignRandomHostPort: true)
-            .WithCreateParameterModifier(create =>
-            {
-                create.HostConfig ??= new();
-                create.HostConfig.NanoCPUs = (long)(LimitCpus * 1e9);
-                create.HostConfig.CPUShares = (long)(RequestCpus * 1024);
-            })
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)port).ForPath("/health")))
-            .Build();
-        await container.StartAsync(cts.Token);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://{container.Hostname}:{container.GetMappedPublicPort(port)}") };
+        await using var service = await image.StartAsync("cpu", b => b.WithCreateParameterModifier(create =>
+        {
+            create.HostConfig ??= new();
+            create.HostConfig.NanoCPUs = (long)(LimitCpus * 1e9);
+            create.HostConfig.CPUShares = (long)(RequestCpus * 1024);
+        }), cts.Token);
+        var client = service.Client;
 
         // One client, one job at a time: one core busy, as much as the limit allows.
         using var busy = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);

@@ -1,3 +1,5 @@
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Images;
 
 namespace CloudApp.Integration.Tests.Support;
@@ -16,6 +18,32 @@ public sealed class ComputeApiImage : IAsyncLifetime
 
     public IImage Image => new DockerImage(Reference);
 
+    /// <summary>
+    /// The image in a container of its own (named computeapi-<paramref name="name"/>-..., its HTTP port on a random
+    /// host port, <paramref name="configure"/> adding settings), started once /health answers.
+    /// </summary>
+    public async Task<ComputeApiContainer> StartAsync(string name, Func<ContainerBuilder, ContainerBuilder> configure,
+        CancellationToken cancellationToken)
+    {
+        var port = Repository.Images.Dotnet.HttpPort;
+        var container = configure(new ContainerBuilder(Image)
+                .WithName($"computeapi-{name}-{Guid.NewGuid():N}")
+                .WithPortBinding(port, assignRandomHostPort: true)
+                .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)port).ForPath("/health"))))
+            .Build();
+        try
+        {
+            await container.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await container.DisposeAsync();
+            throw;
+        }
+        return new ComputeApiContainer(container,
+            new HttpClient { BaseAddress = new Uri($"http://{container.Hostname}:{container.GetMappedPublicPort(port)}") });
+    }
+
     public async Task InitializeAsync()
     {
         var push = await ExternalProgram.RunAsync("dotnet",
@@ -33,6 +61,20 @@ public sealed class ComputeApiImage : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await ExternalProgram.RunAsync("docker", ["image", "rm", Reference], TimeSpan.FromMinutes(1));
+    }
+}
+
+/// <summary>A running ComputeApi container and a client for its HTTP port; disposing removes the container.</summary>
+public sealed class ComputeApiContainer(IContainer container, HttpClient client) : IAsyncDisposable
+{
+    public IContainer Container { get; } = container;
+
+    public HttpClient Client { get; } = client;
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Container.DisposeAsync();
     }
 }
 

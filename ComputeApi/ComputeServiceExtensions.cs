@@ -31,6 +31,7 @@ public static class ComputeServiceExtensions
         services.AddSingleton<IComputeKernel, Sha256Kernel>();
         // The working memory matmul jobs share (kept between jobs, within the process's memory limit).
         services.AddSingleton(ScratchMemory.Shared);
+        services.AddHostedService<MemoryBudgetLog>();
         services.AddSingleton<KernelCatalog>();
         services.AddSingleton<ComputeJobRunner>();
         services.AddSingleton(TimeProvider.System);

@@ -104,7 +104,7 @@ public static class KernelsApi
                     type: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
                     title: "Not enough memory for this job",
                     detail: $"A {entry.Name} job of size {n} needs {Mib(refused.RequiredBytes)} MiB of working memory; this replica uses "
-                        + $"{Mib(refused.UsedBytes)} MiB of the {Mib(refused.LimitBytes)} MiB it may use (the GC's limit: in a container, 75% of its "
+                        + $"{Mib(refused.UsedBytes)} MiB of the {Mib(refused.LimitBytes)} MiB it may fill ({(int)(MemoryAccounting.BudgetFraction * 100)}% of its "
                         + "memory limit). Retry later or on another replica, or ask for a smaller size.",
                     extensions: new Dictionary<string, object?>
                     {

@@ -9,10 +9,10 @@ namespace CloudApp.ComputeApi.Kernels;
 /// for those 36 MiB), so back-to-back jobs reuse it; an idle service returns to its small footprint. The
 /// blocks are mapped directly (not from the GC heap, not from malloc, whose freed blocks may stay in the
 /// process), so releasing one returns its pages at once.
-/// Outside the GC heap, this memory is not held back by the GC's limit (in a container, 75% of its memory limit),
-/// so it keeps to that limit itself: a block that would take the process's resident memory past it is refused
-/// (<see cref="WorkingMemoryUnavailableException"/>) instead of letting the kernel's OOM killer end the process
-/// and every job in it.
+/// Outside the GC heap, this memory is not held back by the GC's limit, so it keeps to a budget itself: a block
+/// that would take the memory the container is charged past <see cref="MemoryAccounting.BudgetFraction"/> of its
+/// limit (<see cref="MemoryAccounting"/>) is refused (<see cref="WorkingMemoryUnavailableException"/>) instead of
+/// letting the kernel's OOM killer end the process and every job in it.
 /// </summary>
 public sealed partial class ScratchMemory : IDisposable
 {
@@ -21,21 +21,30 @@ public sealed partial class ScratchMemory : IDisposable
 
     private readonly List<Block> _free = [];
     private readonly Timer _release;
-    private readonly Func<long> _limitBytes;
-    private readonly Func<long> _residentBytes;
+    private readonly Func<long> _budgetBytes;
+    private readonly Func<long> _usedBytes;
     private long _reservedBytes;
     private long _inUseBytes;
 
     /// <param name="idleRelease">How long unused memory is kept.</param>
-    /// <param name="limitBytes">The most memory the process may use (default: the GC's limit).</param>
-    /// <param name="residentBytes">The process's resident memory now (default: its working set).</param>
-    public ScratchMemory(TimeSpan idleRelease, Func<long>? limitBytes = null, Func<long>? residentBytes = null)
+    /// <param name="budgetBytes">The most memory the process may fill (default: the budget of <see cref="Accounting"/>).</param>
+    /// <param name="usedBytes">The memory in use now (default: as <see cref="Accounting"/> measures it).</param>
+    public ScratchMemory(TimeSpan idleRelease, Func<long>? budgetBytes = null, Func<long>? usedBytes = null)
     {
         IdleRelease = idleRelease;
-        _limitBytes = limitBytes ?? (static () => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
-        _residentBytes = residentBytes ?? (static () => Environment.WorkingSet);
+        if (budgetBytes is null || usedBytes is null)
+        {
+            var accounting = Accounting = MemoryAccounting.ForThisProcess();
+            budgetBytes ??= () => accounting.BudgetBytes;
+            usedBytes ??= accounting.UsedBytes;
+        }
+        _budgetBytes = budgetBytes;
+        _usedBytes = usedBytes;
         _release = new Timer(_ => ReleaseIdle());
     }
+
+    /// <summary>How this process's memory is measured, unless the constructor was given both measures.</summary>
+    public MemoryAccounting? Accounting { get; }
 
     /// <summary>How long unused memory is kept.</summary>
     public TimeSpan IdleRelease { get; }
@@ -64,8 +73,8 @@ public sealed partial class ScratchMemory : IDisposable
                 return new Lease(this, block);
             }
         }
-        // Blocks kept for reuse are resident: give them back before refusing. Blocks in use may not have been
-        // touched yet, so they count in full on top of the resident memory.
+        // Blocks kept for reuse are in use as far as the kernel is concerned: give them back before refusing. Blocks
+        // handed out may not have been touched yet, so they count in full on top of the memory in use.
         if (!HasRoomFor(bytes, out _, out _))
         {
             ReleaseIdle();
@@ -82,8 +91,8 @@ public sealed partial class ScratchMemory : IDisposable
 
     private bool HasRoomFor(nuint bytes, out long used, out long limit)
     {
-        used = _residentBytes() + Interlocked.Read(ref _inUseBytes);
-        limit = _limitBytes();
+        used = _usedBytes() + Interlocked.Read(ref _inUseBytes);
+        limit = _budgetBytes();
         return used + (long)bytes <= limit;
     }
 
@@ -181,16 +190,16 @@ public sealed partial class ScratchMemory : IDisposable
     }
 }
 
-/// <summary>A kernel needed more working memory than the process has room for under its memory limit.</summary>
+/// <summary>A kernel needed more working memory than the process has room for within its memory budget.</summary>
 public sealed class WorkingMemoryUnavailableException(long requiredBytes, long limitBytes, long usedBytes)
     : Exception($"{requiredBytes} bytes of working memory needed; {usedBytes} of the process's {limitBytes} bytes are in use.")
 {
     /// <summary>The memory asked for.</summary>
     public long RequiredBytes { get; } = requiredBytes;
 
-    /// <summary>The most the process may use (the GC's limit: in a container, 75% of its memory limit).</summary>
+    /// <summary>The most the process may fill (in a container, <see cref="MemoryAccounting.BudgetFraction"/> of its memory limit).</summary>
     public long LimitBytes { get; } = limitBytes;
 
-    /// <summary>What the process used when it asked: resident memory, and working memory handed out and not yet touched.</summary>
+    /// <summary>What was in use when it asked (<see cref="MemoryAccounting.UsedBytes"/>), and working memory handed out and not yet touched.</summary>
     public long UsedBytes { get; } = usedBytes;
 }

@@ -246,7 +246,7 @@ public class ComputeApiTests
     public async Task AnswersAJobWithoutRoomForItsMemoryWith503AndKeepsServing()
     {
         // A replica whose process may use 64 MiB and already uses 60: a matmul of order 1024 (8 MiB for C) has no room.
-        using var scratch = new ScratchMemory(TimeSpan.FromMinutes(1), limitBytes: () => 64L << 20, residentBytes: () => 60L << 20);
+        using var scratch = new ScratchMemory(TimeSpan.FromMinutes(1), budgetBytes: () => 64L << 20, usedBytes: () => 60L << 20);
         await using var app = ComputeApiFactory.Create().WithWebHostBuilder(b => b.ConfigureTestServices(services =>
             services.AddSingleton(scratch)));
         using var client = app.CreateClient();

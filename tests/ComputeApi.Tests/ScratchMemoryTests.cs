@@ -60,7 +60,7 @@ public sealed class ScratchMemoryTests
     [Fact]
     public void RefusesFreshMemoryBeyondTheProcessLimitAndReservesNothing()
     {
-        using var scratch = new ScratchMemory(TimeSpan.FromMinutes(10), limitBytes: () => 100_000_000, residentBytes: () => 90_000_000);
+        using var scratch = new ScratchMemory(TimeSpan.FromMinutes(10), budgetBytes: () => 100_000_000, usedBytes: () => 90_000_000);
 
         var refused = Assert.Throws<WorkingMemoryUnavailableException>(() => scratch.Rent(2_000_000));
 
@@ -76,8 +76,8 @@ public sealed class ScratchMemoryTests
     {
         // The process's resident memory: 20 MB of its own plus every block this instance holds.
         ScratchMemory? scratch = null;
-        using var owner = scratch = new ScratchMemory(TimeSpan.FromMinutes(10), limitBytes: () => 60_000_000,
-            residentBytes: () => 20_000_000 + scratch!.ReservedBytes);
+        using var owner = scratch = new ScratchMemory(TimeSpan.FromMinutes(10), budgetBytes: () => 60_000_000,
+            usedBytes: () => 20_000_000 + scratch!.ReservedBytes);
         Rent(scratch, 2_000_000); // 16 MB, kept for the next job
 
         using var larger = scratch.Rent(4_000_000); // 32 MB: fits only once the kept 16 MB are gone

@@ -11,7 +11,7 @@ namespace CloudApp.ComputeApi;
 /// compiled ahead of time twice (see ComputeApi.csproj): the entry point for x86-64-v3 (AVX2) and, beside it, a
 /// build for x86-64-v4 (AVX-512). Native code fixes its instruction set when it is compiled, so on a processor with
 /// AVX-512 the entry point replaces itself with the other build (<c>execv</c>: same process id, arguments and
-/// environment) before anything has started, unless <c>DOTNET_EnableAVX512F=0</c> asks the runtime, JIT or not, to
+/// environment) before anything has started, unless <c>DOTNET_EnableAVX512=0</c> asks the runtime, JIT or not, to
 /// leave AVX-512 unused. Under the JIT (tests, <c>dotnet run</c>, other platforms) nothing
 /// happens: the JIT already compiles for the processor it runs on.
 /// </summary>
@@ -24,8 +24,11 @@ internal static partial class NativeBuilds
     public static int VectorWidth =>
         Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 64;
 
-    /// <summary>The runtime's own switch to keep AVX-512 unused (where it slows the processor's clock): 0 keeps the v3 build.</summary>
-    internal const string DisableAvx512Variable = "DOTNET_EnableAVX512F";
+    /// <summary>
+    /// The runtime's own switch to keep AVX-512 unused (where it slows the processor's clock): 0 keeps the v3 build.
+    /// .NET 10 reads this name; the JIT ignores the <c>DOTNET_EnableAVX512F</c> of .NET 8 and 9.
+    /// </summary>
+    internal const string DisableAvx512Variable = "DOTNET_EnableAVX512";
 
     public static void UseTheWidestVectors(string[] args)
     {

@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace CloudApp.ComputeApi.Tests;
 
 /// <summary>
@@ -15,6 +18,25 @@ public sealed class NativeBuildsTests
         processor	: 1
         flags		: fpu sse sse2
         """;
+
+    /// <summary>
+    /// ./test.sh runs the kernel tests a second time with the runtime's switch set, so the AVX2 paths run on an
+    /// AVX-512 processor too: this proves the switch took effect in that run.
+    /// </summary>
+    [Fact]
+    public void TheKernelsUseTheVectorsTheProcessorAndTheRuntimeSwitchAllow()
+    {
+        if (Environment.GetEnvironmentVariable(NativeBuilds.DisableAvx512Variable) == "0")
+        {
+            Assert.False(Avx512F.IsSupported);
+            Assert.Equal(Vector256.IsHardwareAccelerated ? 256 : 128, NativeBuilds.VectorWidth);
+        }
+        else
+        {
+            var listed = File.Exists("/proc/cpuinfo") && NativeBuilds.HasFeatures(File.ReadAllText("/proc/cpuinfo"), ["avx512f"]);
+            Assert.Equal(listed, Avx512F.IsSupported);
+        }
+    }
 
     [Fact]
     public void AProcessorWithEveryAvx512FeatureOfX86_64V4QualifiesFromItsFirstFlagsLine() =>

@@ -25,10 +25,22 @@ fi
 
 dotnet build bench/CloudApp.Bench -c Release -nologo -v quiet
 # The service as its image ships it, published for this machine's platform (linux-x64: Native AOT, an x86-64-v3
-# and an x86-64-v4 build; the first starts the second where the processor has AVX-512).
+# and an x86-64-v4 build; the first starts the second where the processor has AVX-512). Where the run already built
+# the image (./test.sh pushes it once: CLOUDAPP_COMPUTEAPI_IMAGE) and it is of this platform, its /app is taken as is.
 published=artifacts/bench/computeapi
 rid=linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
-dotnet publish ComputeApi -c Release -r "$rid" -o "$published" -nologo -v quiet
+arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
+rm -rf "$published"
+if [ -n "${CLOUDAPP_COMPUTEAPI_IMAGE:-}" ] &&
+   [ "$(docker image inspect -f '{{.Architecture}}' "$CLOUDAPP_COMPUTEAPI_IMAGE" 2>/dev/null)" = "$arch" ]; then
+  say "the service from $CLOUDAPP_COMPUTEAPI_IMAGE"
+  mkdir -p "$published"
+  container=$(docker create "$CLOUDAPP_COMPUTEAPI_IMAGE")
+  docker cp -q "$container:/app/." "$published"
+  docker rm "$container" >/dev/null
+else
+  dotnet publish ComputeApi -c Release -r "$rid" -o "$published" -nologo -v quiet
+fi
 # ...and with the environment its image sets (ContainerEnvironmentVariable items of ComputeApi.csproj).
 while IFS= read -r setting; do
   export "${setting?}"

@@ -28,39 +28,54 @@ usable() {  # present locally, or pullable now
 exports=("CLOUDAPP_REGISTRY=$registry")
 offline=0
 
-# The Prometheus family: key in deploy/images.json, build.sh target, configuration key.
-for image in prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertmanager nodeExporter:node-exporter:NodeExporter; do
-  IFS=: read -r key target setting <<<"$image"
-  ref=$(eng/image-fact.sh "images.$key")
-  if usable "$ref"; then
-    say "$setting image: $ref"
-    continue
-  fi
-  offline=1
-  say "$ref cannot be had here; building a local stand-in from Debian packages"
-  eng/images/build.sh "$target" >&2
-  local_ref=$(docker image ls --filter "label=cloudapp.image=$target" --format '{{.Repository}}:{{.Tag}}' | head -n1)
-  [ -n "$local_ref" ] || { say "no local $target image after building it"; exit 1; }
-  exports+=("Images__$setting=$local_ref")
-  if [ "$target" = prometheus ]; then
-    # Debian builds Prometheus without its web UI: the pages are a notice; the HTTP API is complete.
-    exports+=("Prometheus__TargetsPath=/api/v1/targets?state=active")
-  fi
-done
-
 # The ComputeApi's base image, as its project names it (the .NET SDK pulls it from its registry, not from Docker).
+# Its stand-in is the longest build (a Debian root file system), so it runs beside the others.
 base=$(dotnet msbuild ComputeApi/ComputeApi.csproj -p:RuntimeIdentifier=linux-x64 -getProperty:ContainerBaseImage 2>/dev/null | tail -n1)
 [ -n "$base" ] || { say "could not read ContainerBaseImage of ComputeApi"; exit 1; }
+base_build=""
 if usable "$base"; then
   say "ComputeApi base image: $base"
 else
   offline=1
   local_base=$registry/cloudapp/runtime-deps:bookworm
   say "$base cannot be had here; using a runtime-deps stand-in built from Debian packages: $local_base"
-  eng/images/build.sh base >&2
-  docker tag cloudapp/runtime-deps:bookworm "$local_base"
-  docker push -q "$local_base" >/dev/null
+  { eng/images/build.sh base && docker tag cloudapp/runtime-deps:bookworm "$local_base" &&
+    docker push -q "$local_base" >/dev/null; } >&2 &
+  base_build=$!
   exports+=("ContainerBaseImage=$local_base")
+fi
+
+# The Prometheus family: key in deploy/images.json, build.sh target, configuration key.
+family=(prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertmanager nodeExporter:node-exporter:NodeExporter)
+missing=()
+for image in "${family[@]}"; do
+  IFS=: read -r key target setting <<<"$image"
+  ref=$(eng/image-fact.sh "images.$key")
+  if usable "$ref"; then
+    say "$setting image: $ref"
+  else
+    say "$ref cannot be had here; building a local stand-in from Debian packages"
+    missing+=("$target")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  offline=1
+  eng/images/build.sh "${missing[@]}" >&2
+  for image in "${family[@]}"; do
+    IFS=: read -r key target setting <<<"$image"
+    [[ " ${missing[*]} " == *" $target "* ]] || continue
+    local_ref=$(docker image ls --filter "label=cloudapp.image=$target" --format '{{.Repository}}:{{.Tag}}' | head -n1)
+    [ -n "$local_ref" ] || { say "no local $target image after building it"; exit 1; }
+    exports+=("Images__$setting=$local_ref")
+    if [ "$target" = prometheus ]; then
+      # Debian builds Prometheus without its web UI: the pages are a notice; the HTTP API is complete.
+      exports+=("Prometheus__TargetsPath=/api/v1/targets?state=active")
+    fi
+  done
+fi
+if [ -n "$base_build" ] && ! wait "$base_build"; then
+  say "building the runtime-deps stand-in failed"
+  exit 1
 fi
 
 if [ "$offline" -eq 1 ]; then

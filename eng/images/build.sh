@@ -3,7 +3,7 @@
 # container registry can be reached (so `docker pull` of the official images is impossible) but a
 # Debian package mirror can.
 #
-#   build.sh [--force] [base|prometheus|alertmanager|node-exporter|all]      (default: all)
+#   build.sh [--force] [base|prometheus|alertmanager|node-exporter|all]...   (default: all)
 #
 #   base           cloudapp/runtime-deps:bookworm      stands in for mcr.microsoft.com/dotnet/runtime-deps:10.0
 #   prometheus     cloudapp/prometheus:<version>       stands in for the official Prometheus image (Debian unstable's package)
@@ -34,15 +34,17 @@ usage() {
 }
 
 force=0
-target=all
+targets=()
 for arg in "$@"; do
   case "$arg" in
     --force|-f) force=1 ;;
-    base|prometheus|alertmanager|node-exporter|all) target=$arg ;;
+    base|prometheus|alertmanager|node-exporter) targets+=("$arg") ;;
+    all) targets+=(base prometheus alertmanager node-exporter) ;;
     -h|--help) usage 0 ;;
     *) say "unknown argument: $arg"; usage 2 ;;
   esac
 done
+[ ${#targets[@]} -gt 0 ] || targets=(base prometheus alertmanager node-exporter)
 
 # debootstrap creates device nodes and chroots, and the staged trees must carry uid 0/65534/$APP_UID
 # ownership into the image tarball; none of that works unprivileged.
@@ -88,13 +90,15 @@ drop_replaced() {  # $1 old image id, $2 new ref
 BUILT=()    # "ref<TAB>what happened<TAB>seconds"
 note() { BUILT+=("$(printf '%s\t%s\t%s' "$1" "$2" "$3")"); }
 
-case "$target" in
-  base) build_base ;;
-  prometheus) build_prometheus ;;
-  alertmanager) build_alertmanager ;;
-  node-exporter) build_node_exporter ;;
-  all) build_base; build_prometheus; build_alertmanager; build_node_exporter ;;
-esac
+# In one run the targets share the package indexes read for them.
+for target in "${targets[@]}"; do
+  case "$target" in
+    base) build_base ;;
+    prometheus) build_prometheus ;;
+    alertmanager) build_alertmanager ;;
+    node-exporter) build_node_exporter ;;
+  esac
+done
 
 printf '\n%-36s %-18s %8s %10s\n' IMAGE RESULT SECONDS SIZE
 for row in "${BUILT[@]}"; do

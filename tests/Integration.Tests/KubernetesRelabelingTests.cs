@@ -11,7 +11,7 @@ namespace CloudApp.Integration.Tests;
 /// Prometheus the same <c>__meta_kubernetes_*</c> labels Kubernetes discovery would; the relabel rules are the
 /// file's own, unchanged, and the kept target is a real ComputeApi container that must be scraped.
 /// </summary>
-[Collection(ContainersCollection.Name)]
+[Collection(ScrapeWaitsCollection.Name)]
 public sealed class KubernetesRelabelingTests(ComputeApiImage image)
 {
     private const string PodsJob = "kubernetes-pods";

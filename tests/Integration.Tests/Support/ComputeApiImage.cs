@@ -6,15 +6,17 @@ namespace CloudApp.Integration.Tests.Support;
 
 /// <summary>
 /// The ComputeApi image, built from this checkout the way a user ships it: the AppHost's own pipeline builds it with
-/// the .NET SDK's container support and pushes it to the registry (<c>aspire do push</c>), and the tests pull it
-/// back from there and run what they pulled.
+/// the .NET SDK's container support and pushes it to the registry (eng/push-computeapi.sh), and the tests pull it
+/// back from there and run what they pulled. ./test.sh pushes it once for every test project
+/// (<c>CLOUDAPP_COMPUTEAPI_IMAGE</c>); without that, the first collection to ask pushes it (as <c>:test</c>) for all.
 /// </summary>
 public sealed class ComputeApiImage : IAsyncLifetime
 {
-    private readonly string _tag = $"test-{Guid.NewGuid():N}";
+    private const string SharedImageVariable = "CLOUDAPP_COMPUTEAPI_IMAGE";
+    private static readonly Lazy<Task<string>> Shared = new(PullOrPushAsync);
 
     /// <summary>The reference the image was pushed as and pulled back by.</summary>
-    public string Reference => $"{Repository.Registry}/{Repository.Images.ComputeApi.Image}:{_tag}";
+    public string Reference { get; private set; } = "";
 
     public IImage Image => new DockerImage(Reference);
 
@@ -44,23 +46,21 @@ public sealed class ComputeApiImage : IAsyncLifetime
             new HttpClient { BaseAddress = new Uri($"http://{container.Hostname}:{container.GetMappedPublicPort(port)}") });
     }
 
-    public async Task InitializeAsync()
-    {
-        var push = await ExternalProgram.RunAsync("dotnet",
-            [RepositoryRoot.BuildOutput("AppHost"), "--operation", "publish", "--step", "push",
-             $"--ComputeApi:Registry={Repository.Registry}", $"--Images:ComputeApi={Repository.Images.ComputeApi.Image}:{_tag}"],
-            TimeSpan.FromMinutes(10));
-        // The AppHost logs a failed pipeline step but may still exit 0: the pull below is the proof.
-        var pull = await ExternalProgram.RunAsync("docker", ["pull", Reference], TimeSpan.FromMinutes(2));
-        if (push.ExitCode != 0 || pull.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"pushing and pulling {Reference} failed:\n{push}\n{pull}");
-        }
-    }
+    public async Task InitializeAsync() => Reference = await Shared.Value;
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static async Task<string> PullOrPushAsync()
     {
-        await ExternalProgram.RunAsync("docker", ["image", "rm", Reference], TimeSpan.FromMinutes(1));
+        if (Environment.GetEnvironmentVariable(SharedImageVariable) is { Length: > 0 } shared)
+        {
+            var pull = await ExternalProgram.RunAsync("docker", ["pull", shared], TimeSpan.FromMinutes(2));
+            return pull.ExitCode == 0 ? shared : throw new InvalidOperationException($"pulling {shared} ({SharedImageVariable}) failed:\n{pull}");
+        }
+        var configuration = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(RepositoryRoot.BuildOutput("AppHost"))))!;
+        var push = await ExternalProgram.RunAsync("bash", [Path.Combine(RepositoryRoot.Path, "eng", "push-computeapi.sh"), "test"],
+            TimeSpan.FromMinutes(10), new Dictionary<string, string?> { ["CLOUDAPP_CONFIGURATION"] = configuration });
+        return push.ExitCode == 0 ? push.Output.Trim() : throw new InvalidOperationException($"pushing the ComputeApi image failed:\n{push}");
     }
 }
 
@@ -78,8 +78,29 @@ public sealed class ComputeApiContainer(IContainer container, HttpClient client)
     }
 }
 
+/// <summary>
+/// Tests that start containers of the image, one at a time: several measure CPU or latency, which a neighbour
+/// would distort.
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class ContainersCollection : ICollectionFixture<ComputeApiImage>
 {
     public const string Name = "containers";
+}
+
+/// <summary>
+/// Tests that mostly wait on Prometheus (scrapes, discovery, alert timers) and measure nothing: they run beside
+/// <see cref="ContainersCollection"/>.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ScrapeWaitsCollection : ICollectionFixture<ComputeApiImage>
+{
+    public const string Name = "scrape waits";
+}
+
+/// <summary>A test that waits out an alert's <c>for:</c> and Alertmanager's grouping: it runs beside the others.</summary>
+[CollectionDefinition(Name)]
+public sealed class AlertWaitsCollection : ICollectionFixture<ComputeApiImage>
+{
+    public const string Name = "alert waits";
 }

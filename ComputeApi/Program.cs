@@ -1,7 +1,4 @@
-using CloudApp.ComputeApi;
 using CloudApp.ComputeApi.Apis;
-
-NativeBuilds.UseTheWidestVectors(args);
 
 // The slim builder: HTTP only (TLS ends at the ingress or the mesh), console logging beside OpenTelemetry's, no
 // host filtering or regex route constraints. Measured against the full builder on the published service: about

@@ -73,6 +73,9 @@ public sealed class Service : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>The file the process runs now (a native entry point may have replaced itself with another build).</summary>
+    public string Executable => OperatingSystem.IsLinux() ? Path.GetFileName(new FileInfo($"/proc/{_process.Id}/exe").LinkTarget ?? "") : "";
+
     public static async Task<Service> StartAsync(string assembly, string readyPath, IReadOnlyDictionary<string, string> settings)
     {
         var port = External.FreePort();

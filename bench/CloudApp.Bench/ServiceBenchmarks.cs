@@ -73,23 +73,32 @@ public sealed class ServiceBenchmarks(Settings settings, TextWriter log)
 
     public async Task<IReadOnlyList<Row>> FootprintAsync()
     {
-        var starts = new List<double>();
-        var idle = new List<double>();
-        for (var i = 0; i < (settings.Smoke ? 1 : 5); i++)
+        var rows = new List<Row>();
+        // On linux-x64 the published entry point is the x86-64-v3 build and starts the x86-64-v4 build where the
+        // processor has AVX-512; DOTNET_EnableAVX512=0 keeps the first. Both are measured as they start in the image.
+        var builds = settings.ComputeApi.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? new[] { ("JIT", new Dictionary<string, string>()) }
+            : [("as started", new Dictionary<string, string>()), ("x86-64-v3 build", new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0" })];
+        foreach (var (build, environment) in builds)
         {
-            await using var service = await Service.StartAsync(settings.ComputeApi, "/health", new Dictionary<string, string>());
-            starts.Add(service.StartSeconds);
-            await Task.Delay(TimeSpan.FromSeconds(settings.Smoke ? 1 : 3));
-            idle.Add(External.ResidentBytes(service.ProcessId) / 1048576.0);
+            var starts = new List<double>();
+            var idle = new List<double>();
+            var executable = "";
+            for (var i = 0; i < (settings.Smoke ? 1 : 9); i++)
+            {
+                await using var service = await Service.StartAsync(settings.ComputeApi, "/health", environment);
+                starts.Add(service.StartSeconds);
+                await Task.Delay(TimeSpan.FromSeconds(settings.Smoke ? 1 : 3));
+                idle.Add(External.ResidentBytes(service.ProcessId) / 1048576.0);
+                executable = service.Executable;
+            }
+            var start = Stats.Of(starts);
+            var rss = Stats.Of(idle);
+            var name = build == "as started" ? executable : build;
+            log.WriteLine($"  {name}: start to ready {start.Median * 1000:0} ms, idle RSS {rss.Median:0.0} MiB");
+            rows.Add(new("footprint", $"{name}: process start to /health 200", "time", start.Median * 1000, "ms", start.Spread, "<= 150 ms", start.Median <= 0.15));
+            rows.Add(new("footprint", $"{name}: idle after start", "resident memory", rss.Median, "MiB", rss.Spread, "<= 40 MiB", rss.Median <= 40));
         }
-        var start = Stats.Of(starts);
-        var rss = Stats.Of(idle);
-        log.WriteLine($"  start to ready {start.Median * 1000:0} ms, idle RSS {rss.Median:0} MiB");
-        var rows = new List<Row>
-        {
-            new("footprint", "process start to /health 200", "time", start.Median * 1000, "ms", start.Spread, "<= 200 ms", start.Median <= 0.2),
-            new("footprint", "idle after start", "resident memory", rss.Median, "MiB", rss.Spread, "<= 40 MiB", rss.Median <= 40),
-        };
         if (!settings.ComputeApi.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
         {
             // The published folder is the image's application layer; the base image comes on top.

@@ -5,8 +5,9 @@ namespace CloudApp.ComputeApi.Kernels;
 /// <summary>
 /// The memory that decides whether this process is killed, measured the way the kernel and the kubelet measure it.
 /// In a container (or any cgroup with a memory limit) the OOM killer acts on what the kernel charges the cgroup, not
-/// on the process's resident set: the charge leaves out the executable's file pages the kernel can drop again, and
-/// includes memory the process has not touched lately. So where the process's cgroup has a limit, usage is the
+/// on the process's resident set: a page of file cache is charged to the cgroup that first read it (the executable's
+/// pages may be another container's of the same image), and the inactive part of the cache charged is reclaimed
+/// before anything is killed. So where the process's cgroup has a limit, usage is the
 /// cgroup's working set (charged memory less inactive file cache, as the kubelet computes it: cgroup v2
 /// <c>memory.current</c> - <c>inactive_file</c>, v1 <c>memory.usage_in_bytes</c> - <c>total_inactive_file</c>) and
 /// the limit is the one the OOM killer enforces (v2 <c>memory.max</c>, v1 <c>memory.limit_in_bytes</c> or the

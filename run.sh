@@ -6,5 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 eval "$(eng/prepare.sh)"
-dotnet tool restore >/dev/null
+# With an empty NuGet cache the first restore of this manifest can fail, naming the wrong package for a command
+# ("... is not contained in the package with Package Id dotnet-trace. The commands contained in the package are
+# aspire."); the second succeeds.
+dotnet tool restore >/dev/null || dotnet tool restore >/dev/null
 exec dotnet aspire run "$@"

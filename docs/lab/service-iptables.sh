@@ -24,10 +24,14 @@
 #   --requests N        requests per phase (default $REQUESTS or 200)
 #   --min-share P / --max-share P   accepted share of each pod in the spread phase, percent (30 / 70)
 #   --backend B         iptables backend: auto (default), nft or legacy ($IPTABLES_BACKEND)
+#   --prometheus PATH   a Prometheus server binary ($PROMETHEUS): adds the original lab's failure as phase 4, a
+#                       Prometheus "pod" whose pod targets go DOWN with "context deadline exceeded" while the node
+#                       reaches them, until the CNI's FORWARD rules are put back. Without it phase 4 is skipped.
 #   --cleanup           only remove what an earlier, killed run left behind (namespaces, their processes,
 #                       temp dirs); do not use it while a run is in progress
 # Output ends with one machine-readable line, e.g.
-#   RESULT spread a=103 b=97 failover a=200 b=0 noendpoints refused=5/5 backend=nf_tables status=pass
+#   RESULT spread a=103 b=97 failover a=200 b=0 noendpoints refused=5/5 forwarding down=2 self=up node=200 up=2 backend=nf_tables status=pass
+# ("forwarding skipped" without --prometheus).
 # Exit status: 0 when every assertion held, 1 when one failed, 2 on usage or refusal, other on errors.
 set -euo pipefail
 
@@ -44,6 +48,8 @@ CURL_TIMEOUT=${CURL_TIMEOUT:-5}          # seconds per request; a kernel of size
 READY_TIMEOUT=${READY_TIMEOUT:-90}       # seconds for a pod's ComputeApi to answer /health
 IPTABLES_BACKEND=${IPTABLES_BACKEND:-auto}
 COMPUTEAPI=${COMPUTEAPI:-}
+PROMETHEUS=${PROMETHEUS:-}
+SCRAPE_WAIT=${SCRAPE_WAIT:-60}           # seconds for Prometheus to report what phase 4 expects
 PREFIX=${LAB_PREFIX:-cloudapp-lab}
 
 NS_NODE="$PREFIX-node"
@@ -78,6 +84,7 @@ while (($#)); do
     --min-share) MIN_SHARE=${2:?}; shift 2 ;;
     --max-share) MAX_SHARE=${2:?}; shift 2 ;;
     --backend) IPTABLES_BACKEND=${2:?}; shift 2 ;;
+    --prometheus) PROMETHEUS=${2:?--prometheus needs a path}; shift 2 ;;
     --cleanup) CLEANUP_ONLY=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
@@ -286,9 +293,72 @@ echo "refused at once: $refused of $NO_ENDPOINT_REQUESTS ($(tail -n 1 "$TMP/curl
 check "every request was refused" "refused == NO_ENDPOINT_REQUESTS"
 
 # ---------------------------------------------------------------------------------------------------
+# Phase 4: the original lab's failure. Every pod target DOWN with "context deadline exceeded", Prometheus'
+# own target UP, and yet `curl` from the node reached the pods. The node forwards pod-to-pod traffic through
+# its FORWARD chain (bridged traffic too, with bridge-nf-call-iptables=1); Docker sets that chain's policy to
+# DROP, and the CNI (flannel) adds ACCEPT rules for the pod CIDR. Without them a scrape from one pod to another
+# is dropped, while a request from the node itself goes through OUTPUT and INPUT and never meets FORWARD.
+# ---------------------------------------------------------------------------------------------------
+forwarding=skipped
+if [[ -n $PROMETHEUS ]]; then
+  [[ -x $PROMETHEUS ]] || die "no Prometheus binary at $PROMETHEUS"
+  # The client namespace plays the Prometheus pod: it scrapes both pods straight at their IPs, as
+  # kubernetes-pods discovery does, and itself.
+  printf '%s\n' "global:" "  scrape_interval: 2s" "  scrape_timeout: 1s" "scrape_configs:" \
+    "  - job_name: prometheus" "    static_configs: [{targets: [\"localhost:9090\"]}]" \
+    "  - job_name: kubernetes-pods" \
+    "    static_configs: [{targets: [\"$POD_A_IP:$TARGET_PORT\", \"$POD_B_IP:$TARGET_PORT\"]}]" >"$TMP/prometheus.yml"
+  targets() { # "job instance health lastError" per target, read from inside the Prometheus pod
+    in_ns "$NS_CLIENT" curl -fsS --max-time 2 "http://localhost:9090/api/v1/targets?state=active" 2>/dev/null |
+      python3 -c 'import json, sys
+for t in json.load(sys.stdin)["data"]["activeTargets"]:
+    print(t["labels"]["job"], t["labels"]["instance"], t["health"], t["lastError"] or "-")' 2>/dev/null || true
+  }
+  wait_targets() { # description, awk condition that each of the three targets must meet
+    local deadline=$((SECONDS + SCRAPE_WAIT))
+    until targets | awk "$2 { ok++ } END { exit !(ok == 3) }"; do
+      ((SECONDS < deadline)) || { echo "Prometheus did not report $1 within ${SCRAPE_WAIT}s:"; targets | sed 's/^/  /'; return 1; }
+      sleep 1
+    done
+    targets | sed 's/^/  /'
+  }
+
+  log "the node's FORWARD chain as Docker leaves it: policy DROP, the CNI's pod-CIDR rules missing"
+  in_ns "$NS_NODE" "$IPT" -P FORWARD DROP
+  in_ns "$NS_NODE" "$IPT" -S FORWARD | sed 's/^/  /'
+  echo "  net.bridge.bridge-nf-call-iptables = $(in_ns "$NS_NODE" sysctl -n net.bridge.bridge-nf-call-iptables)"
+
+  log "Prometheus in the client namespace ($CLIENT_IP), scraping pod-a, pod-b and itself every 2s (timeout 1s)"
+  nsenter --net="/run/netns/$NS_CLIENT" "$PROMETHEUS" --config.file="$TMP/prometheus.yml" \
+    --storage.tsdb.path="$TMP/prometheus-data" --web.listen-address=:9090 >"$TMP/pod-prometheus.log" 2>&1 &
+  POD_PIDS+=($!)
+  wait_targets "both pod targets down with context deadline exceeded and its own up" \
+    '($1 == "prometheus" && $3 == "up") || ($1 == "kubernetes-pods" && $3 == "down" && /context deadline exceeded/)' || true
+  down=$(targets | awk '$1 == "kubernetes-pods" && $3 == "down" && /context deadline exceeded/' | wc -l)
+  self=$(targets | awk '$1 == "prometheus" { print $3 }')
+  node_status=$(in_ns "$NS_NODE" curl -sS -o /dev/null -w '%{http_code}' --max-time "$CURL_TIMEOUT" "http://$POD_A_IP:$TARGET_PORT/metrics" 2>/dev/null || true)
+  rc=0
+  in_ns "$NS_CLIENT" curl -sS -o /dev/null --max-time 2 "http://$POD_A_IP:$TARGET_PORT/metrics" 2>/dev/null || rc=$?
+  echo "from the node: $POD_A_IP:$TARGET_PORT/metrics answered ${node_status:-nothing}; from the Prometheus pod: curl exit $rc (28: timed out)"
+  check "both pod targets DOWN with \"context deadline exceeded\"" "down == 2"
+  check "Prometheus' own target UP" "$([[ $self == up ]] && echo 1 || echo 0) == 1"
+  check "the node itself reaches pod-a" "${node_status:-0} == 200"
+  check "a request from the Prometheus pod to pod-a times out" "rc == 28"
+
+  log "the fix: the CNI's ACCEPT rules for the pod CIDR (the two flannel adds)"
+  in_ns "$NS_NODE" "$IPT" -A FORWARD -s "$CLUSTER_CIDR" -j ACCEPT
+  in_ns "$NS_NODE" "$IPT" -A FORWARD -d "$CLUSTER_CIDR" -j ACCEPT
+  in_ns "$NS_NODE" "$IPT" -S FORWARD | sed 's/^/  /'
+  wait_targets "every target up" '$3 == "up"' || true
+  up=$(targets | awk '$1 == "kubernetes-pods" && $3 == "up"' | wc -l)
+  check "both pod targets UP after the fix" "up == 2"
+  forwarding="down=$down self=${self:-none} node=${node_status:-none} up=$up"
+fi
+
+# ---------------------------------------------------------------------------------------------------
 status=pass
 ((${#FAILURES[@]} == 0)) || status=fail
 echo
 RESULT_PRINTED=true
-echo "RESULT spread a=$SPREAD_A b=$SPREAD_B failover a=$FAILOVER_A b=$FAILOVER_B noendpoints refused=$refused/$NO_ENDPOINT_REQUESTS backend=$BACKEND status=$status"
+echo "RESULT spread a=$SPREAD_A b=$SPREAD_B failover a=$FAILOVER_A b=$FAILOVER_B noendpoints refused=$refused/$NO_ENDPOINT_REQUESTS forwarding $forwarding backend=$BACKEND status=$status"
 [[ $status == pass ]] || exit 1

@@ -31,7 +31,7 @@ public static class ServiceDefaultsExtensions
     public const string LiveTag = "live";
 
     /// <summary>
-    /// Meters recorded besides the instrumentation libraries' own. Kept here so the README's metric list and
+    /// Meters recorded besides the instrumentation libraries' own. Kept here so docs/metrics.md's list and
     /// the exporter cannot drift apart silently: the metric tests scrape what these produce.
     /// </summary>
     private static readonly string[] FrameworkMeters =

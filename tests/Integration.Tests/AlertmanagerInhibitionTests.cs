@@ -1,10 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CloudApp.AppHost.Alertmanager;
 using CloudApp.Integration.Tests.Support;
-using DotNet.Testcontainers.Builders;
-using DotNet.Testcontainers.Configurations;
 
 namespace CloudApp.Integration.Tests;
 
@@ -15,22 +12,15 @@ namespace CloudApp.Integration.Tests;
 /// </summary>
 public sealed class AlertmanagerInhibitionTests
 {
-    private const int Port = 9093;
     private const string Job = "kubernetes-pods";
 
     [Fact]
     public async Task InhibitionAndGroupingStayInsideANamespace()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await using var alertmanager = new ContainerBuilder(Repository.Images.Alertmanager.ToString())
-            .WithName($"alertmanager-inhibition-{Guid.NewGuid():N}")
-            .WithPortBinding(Port, assignRandomHostPort: true)
-            .WithBindMount(Repository.AlertmanagerConfig, AlertmanagerResource.ConfigFile, AccessMode.ReadOnly)
-            .WithCommand([.. AlertmanagerResource.Arguments])
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(Port).ForPath("/-/ready")))
-            .Build();
+        await using var alertmanager = ScrapeStack.Alertmanager("alertmanager-inhibition").Build();
         await alertmanager.StartAsync(cts.Token);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://{alertmanager.Hostname}:{alertmanager.GetMappedPublicPort(Port)}") };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{alertmanager.Hostname}:{alertmanager.GetMappedPublicPort(ScrapeStack.AlertmanagerPort)}") };
 
         Dictionary<string, string> Alert(string name, string severity, string ns, string? instance = null)
         {

@@ -13,19 +13,16 @@ namespace CloudApp.Integration.Tests;
 [Collection(ScrapeWaitsCollection.Name)]
 public sealed class PrometheusScrapesContainersTests(ComputeApiImage image)
 {
-    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
-    private static readonly TimeSpan ScrapeWithin = TimeSpan.FromSeconds(60);
-
     [Fact]
     public async Task EveryComputeApiTargetIsUpWithNoError()
     {
-        using var startup = new CancellationTokenSource(Startup);
+        using var startup = new CancellationTokenSource(ScrapeStack.Startup);
         await using var stack = await ScrapeStack.StartAsync(image, replicas: 2, startup.Token);
 
         var targets = await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.TargetsAsync("computeapi", ct),
             t => t.Count == 2 && t.All(x => x.Health == "up"),
-            ScrapeWithin, "both ComputeApi targets up");
+            ScrapeStack.ScrapeWithin, "both ComputeApi targets up");
 
         Assert.Equal([ScrapeStack.Instance(0), ScrapeStack.Instance(1)], targets.Select(t => t.Instance).Order());
         Assert.All(targets, t => Assert.Equal("", t.LastError));
@@ -35,7 +32,7 @@ public sealed class PrometheusScrapesContainersTests(ComputeApiImage image)
     [Fact]
     public async Task ComputeSeriesAppearForBothInstancesAfterComputeRequests()
     {
-        using var startup = new CancellationTokenSource(Startup);
+        using var startup = new CancellationTokenSource(ScrapeStack.Startup);
         await using var stack = await ScrapeStack.StartAsync(image, replicas: 2, startup.Token);
 
         for (var i = 0; i < 2; i++)
@@ -53,7 +50,7 @@ public sealed class PrometheusScrapesContainersTests(ComputeApiImage image)
         var jobs = await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.QueryAsync("""sum by (instance) (compute_jobs_total{job="computeapi",compute_kernel="primes",compute_outcome="success"})""", ct),
             r => r.Count == 2 && r.All(s => s.Value == 3),
-            ScrapeWithin, "three successful primes jobs on each instance in Prometheus");
+            ScrapeStack.ScrapeWithin, "three successful primes jobs on each instance in Prometheus");
         Assert.Equal([ScrapeStack.Instance(0), ScrapeStack.Instance(1)], jobs.Select(s => s.Labels["instance"]).Order());
 
         var sieved = await stack.PrometheusApi.QueryAsync("""compute_primes_sieved_total{job="computeapi"}""", startup.Token);
@@ -66,6 +63,6 @@ public sealed class PrometheusScrapesContainersTests(ComputeApiImage image)
         // The project's recording rules run on the same data (they are mounted from deploy/prometheus/rules).
         await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.QueryAsync("instance:computeapi_target:group", ct),
-            r => r.Count == 2, ScrapeWithin, "the ComputeApi target marker rule for both instances");
+            r => r.Count == 2, ScrapeStack.ScrapeWithin, "the ComputeApi target marker rule for both instances");
     }
 }

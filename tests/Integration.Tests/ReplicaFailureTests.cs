@@ -11,9 +11,6 @@ namespace CloudApp.Integration.Tests;
 [Collection(AlertWaitsCollection.Name)]
 public sealed class ReplicaFailureTests(ComputeApiImage image)
 {
-    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
-    private static readonly TimeSpan ScrapeWithin = TimeSpan.FromSeconds(60);
-
     /// <summary>
     /// A replica that dies (the crash drill), made to happen and seen end to end: killed with SIGKILL (no goodbye),
     /// its target stays listed and turns DOWN with the scrape error, the other replica keeps answering, and
@@ -23,12 +20,12 @@ public sealed class ReplicaFailureTests(ComputeApiImage image)
     [Fact]
     public async Task AKilledReplicaIsShownDownAndPagesOnCallThroughAlertmanager()
     {
-        using var startup = new CancellationTokenSource(Startup + AlertWithin);
+        using var startup = new CancellationTokenSource(ScrapeStack.Startup + AlertWithin);
         await using var stack = await ScrapeStack.StartAsync(image, replicas: 2, startup.Token);
         await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.TargetsAsync("computeapi", ct),
             t => t.Count == 2 && t.All(x => x.Health == "up"),
-            ScrapeWithin, "both ComputeApi targets up");
+            ScrapeStack.ScrapeWithin, "both ComputeApi targets up");
 
         var kill = await ExternalProgram.RunAsync("docker", ["kill", "--signal", "KILL", stack.ComputeApis[1].Id], TimeSpan.FromMinutes(1));
         Assert.True(kill.ExitCode == 0, kill.ToString());
@@ -36,7 +33,7 @@ public sealed class ReplicaFailureTests(ComputeApiImage image)
         var targets = await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.TargetsAsync("computeapi", ct),
             t => t.Any(x => x.Instance == ScrapeStack.Instance(1) && x.Health == "down"),
-            ScrapeWithin, "the killed container's target down");
+            ScrapeStack.ScrapeWithin, "the killed container's target down");
 
         var killed = Assert.Single(targets, t => t.Instance == ScrapeStack.Instance(1));
         Assert.NotEqual("", killed.LastError);

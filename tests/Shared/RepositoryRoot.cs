@@ -8,12 +8,12 @@ internal static class RepositoryRoot
     public static string Path { get; } = Find();
 
     /// <summary>The assembly a project of the repository builds in the configuration these tests were built in.</summary>
-    public static string BuildOutput(string project)
-    {
-        var configuration = Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>()
-            .Single(a => a.Key == "Configuration").Value!;
-        return System.IO.Path.Combine(Path, project, "bin", configuration, "net10.0", $"{project}.dll");
-    }
+    public static string BuildOutput(string project) =>
+        System.IO.Path.Combine(Path, project, "bin", Configuration, "net10.0", $"{project}.dll");
+
+    /// <summary>The configuration these tests were built in (Debug, Release).</summary>
+    public static string Configuration { get; } = Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "Configuration").Value!;
 
     private static string Find()
     {

@@ -57,9 +57,8 @@ public sealed class ComputeApiImage : IAsyncLifetime
             var pull = await ExternalProgram.RunAsync("docker", ["pull", shared], TimeSpan.FromMinutes(2));
             return pull.ExitCode == 0 ? shared : throw new InvalidOperationException($"pulling {shared} ({SharedImageVariable}) failed:\n{pull}");
         }
-        var configuration = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(RepositoryRoot.BuildOutput("AppHost"))))!;
         var push = await ExternalProgram.RunAsync("bash", [Path.Combine(RepositoryRoot.Path, "eng", "push-computeapi.sh"), "test"],
-            TimeSpan.FromMinutes(10), new Dictionary<string, string?> { ["CLOUDAPP_CONFIGURATION"] = configuration });
+            TimeSpan.FromMinutes(10), new Dictionary<string, string?> { ["CLOUDAPP_CONFIGURATION"] = RepositoryRoot.Configuration });
         return push.ExitCode == 0 ? push.Output.Trim() : throw new InvalidOperationException($"pushing the ComputeApi image failed:\n{push}");
     }
 }

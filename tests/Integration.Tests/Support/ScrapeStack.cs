@@ -19,7 +19,12 @@ public sealed class ScrapeStack : IAsyncDisposable
 {
     public static readonly int ComputeApiPort = Repository.Images.Dotnet.HttpPort;
     private const int PrometheusPort = 9090;
-    private const int AlertmanagerPort = 9093;
+
+    /// <summary>How long a stack may take to start: images are local, containers start in seconds.</summary>
+    public static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
+
+    /// <summary>How long Prometheus may take to reflect a change in what it scrapes (5 s interval, rule evaluation).</summary>
+    public static readonly TimeSpan ScrapeWithin = TimeSpan.FromSeconds(60);
 
     private readonly INetwork _network;
     private readonly string _targetsDirectory;
@@ -108,15 +113,19 @@ public sealed class ScrapeStack : IAsyncDisposable
     // Alertmanager and node-exporter are found by the names deploy/prometheus/prometheus.yml gives them, as on the
     // AppHost's container network.
     private static IContainer AlertmanagerContainer(INetwork network) =>
+        Alertmanager("alertmanager").WithNetwork(network).WithNetworkAliases("alertmanager").Build();
+
+    /// <summary>Alertmanager with the project's configuration, its API on a random host port, started once ready.</summary>
+    public static ContainerBuilder Alertmanager(string name) =>
         new ContainerBuilder(Repository.Images.Alertmanager.ToString())
-            .WithName($"alertmanager-{Guid.NewGuid():N}")
-            .WithNetwork(network)
-            .WithNetworkAliases("alertmanager")
+            .WithName($"{name}-{Guid.NewGuid():N}")
             .WithPortBinding(AlertmanagerPort, assignRandomHostPort: true)
             .WithBindMount(Repository.AlertmanagerConfig, AlertmanagerResource.ConfigFile, AccessMode.ReadOnly)
             .WithCommand([.. AlertmanagerResource.Arguments])
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")))
-            .Build();
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")));
+
+    /// <summary>The API port of an <see cref="Alertmanager"/> container.</summary>
+    public const int AlertmanagerPort = 9093;
 
     private static IContainer NodeExporterContainer(INetwork network) =>
         NodeExporterBuilderExtensions.HostMounts

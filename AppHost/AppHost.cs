@@ -28,10 +28,16 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
         k.Scrape = new(ServiceDefaultsExtensions.MetricsPath, ScrapeVia.Pod);
     });
 
-var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, Path.Combine(deploy, "alertmanager", "alertmanager.yml"));
+var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, images.ConfigReloader, Path.Combine(deploy, "alertmanager", "alertmanager.yml"));
 
 // Host metrics (the lab's cpu, memory, disk and bandwidth rates): of this machine locally, of every node in a cluster.
 var nodeExporter = builder.AddNodeExporter("node-exporter", images.NodeExporter);
+
+// Restart counts of the install's containers, read from the Kubernetes API: in a cluster only.
+if (builder.ExecutionContext.IsPublishMode)
+{
+    builder.AddKubeStateMetrics("kube-state-metrics", images.KubeStateMetrics);
+}
 
 var prometheus = builder.AddPrometheus("prometheus", images.Prometheus, Path.Combine(deploy, "prometheus"))
     .WithUrlForEndpoint("http", _ => new() { Url = builder.Configuration["Prometheus:TargetsPath"] ?? "/targets", DisplayText = "Targets" })

@@ -8,12 +8,14 @@ namespace CloudApp.AppHost;
 /// AppHost, the set-up scripts and the tests all read; configuration (<c>Images:Prometheus</c>,
 /// <c>Images:Alertmanager</c>, <c>Images:NodeExporter</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>, e.g. the
 /// environment variable <c>Images__Prometheus</c>) replaces one with a mirror or a locally built image.
+/// <c>ConfigReloader</c> (the sidecar that reloads Alertmanager when its ConfigMap changes) and <c>KubeStateMetrics</c>
+/// run in Kubernetes only.
 /// <c>ComputeApi</c> is the repository and tag the ComputeApi image is pushed as (below the container registry)
 /// and that the Kubernetes manifests name.
 /// </summary>
 public sealed record ContainerImages(
     ImageReference Prometheus, ImageReference Alertmanager, ImageReference NodeExporter, ImageReference Grafana, ImageReference ComputeApi,
-    DotnetImage Dotnet)
+    ImageReference ConfigReloader, ImageReference KubeStateMetrics, DotnetImage Dotnet)
 {
     public const string Section = "Images";
 
@@ -35,7 +37,7 @@ public sealed record ContainerImages(
                 ? ImageReference.Parse(pinned)
                 : throw new InvalidOperationException($"{DefaultsFile} has no image '{name}'.");
         }
-        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)),
+        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)), Read(nameof(ConfigReloader)), Read(nameof(KubeStateMetrics)),
             new DotnetImage(dotnet.GetProperty("httpPort").GetInt32(), dotnet.GetProperty("user").GetInt64()));
     }
 }

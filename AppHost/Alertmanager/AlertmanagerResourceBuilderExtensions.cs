@@ -9,11 +9,13 @@ public static class AlertmanagerResourceBuilderExtensions
     /// <summary>
     /// Adds an Alertmanager container configured by <paramref name="configFile"/> (bind-mounted read-only). Prometheus
     /// finds it by its resource name (the <c>alerting:</c> section of deploy/prometheus): locally on the
-    /// containers' network, in Kubernetes through its Service in the same namespace.
+    /// containers' network, in Kubernetes through its Service in the same namespace. In Kubernetes,
+    /// <paramref name="configReloader"/> runs beside it and reloads it when its ConfigMap changes.
     /// </summary>
     public static IResourceBuilder<AlertmanagerResource> AddAlertmanager(
-        this IDistributedApplicationBuilder builder, string name, ImageReference image, string configFile) =>
-        builder.AddResource(new AlertmanagerResource(name))
+        this IDistributedApplicationBuilder builder, string name, ImageReference image, ImageReference configReloader, string configFile)
+    {
+        var alertmanager = builder.AddResource(new AlertmanagerResource(name))
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(port: AlertmanagerResource.Port, targetPort: AlertmanagerResource.Port, name: AlertmanagerResource.HttpEndpointName)
@@ -34,5 +36,11 @@ public static class AlertmanagerResourceBuilderExtensions
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
                 k.Service = new(Port: AlertmanagerResource.Port);
                 k.Scrape = new("/metrics", ScrapeVia.Service);
+                // Alertmanager does not watch its configuration: the sidecar reloads it when the ConfigMap changes.
+                k.ConfigReloader = new(configReloader, "/-/reload");
+                k.ExternalUrlFlag = "--web.external-url";
             });
+        // Links in notifications lead to the UI on the host.
+        return builder.ExecutionContext.IsRunMode ? alertmanager.WithArgs($"--web.external-url=http://localhost:{AlertmanagerResource.Port}/") : alertmanager;
+    }
 }

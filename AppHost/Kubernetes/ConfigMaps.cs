@@ -4,22 +4,26 @@ using k8s.Models;
 namespace CloudApp.AppHost.Kubernetes;
 
 /// <summary>
-/// Read-only bind mounts of the app model as ConfigMaps: the same files locally and in the cluster. They are written
-/// as kustomize generators, so each ConfigMap's name carries a hash of its content and a changed file (or an
-/// overlay's patch of it) changes the pod template that mounts it: pods roll as they would for a new image.
+/// Read-only bind mounts of the app model as ConfigMaps: the same files locally and in the cluster. Their names are
+/// stable (kustomize adds no content hash) and every one is mounted as a folder, never by subPath: the kubelet then
+/// swaps a changed ConfigMap's files in place and the server reloads them (Prometheus by itself, Alertmanager through
+/// its reloader sidecar, Grafana's dashboard provider by polling) without a restart, so the TSDB, silences and the
+/// notification log stay.
 /// </summary>
 internal static class ConfigMaps
 {
-    public sealed record Mounted(V1ConfigMap ConfigMap, string MountPath, string? SubPath);
+    public sealed record Mounted(V1ConfigMap ConfigMap, string MountPath);
 
     /// <summary>
-    /// Each read-only bind mount becomes ConfigMaps with the same content: a file mount one ConfigMap mounted by
-    /// subPath, a folder one ConfigMap per folder level (ConfigMap keys cannot hold '/').
+    /// Each read-only bind mount becomes ConfigMaps with the same content: a file mount one ConfigMap mounted as the
+    /// file's folder (which nothing else may share), a folder one ConfigMap per folder level (ConfigMap keys cannot
+    /// hold '/').
     /// </summary>
     public static List<Mounted> Of(IResource resource, string ns, Dictionary<string, string> labels)
     {
         var result = new List<Mounted>();
-        foreach (var mount in resource.Annotations.OfType<ContainerMountAnnotation>())
+        var mounts = resource.Annotations.OfType<ContainerMountAnnotation>().ToList();
+        foreach (var mount in mounts)
         {
             if (mount.Type != ContainerMountType.BindMount || mount.Source is null)
             {
@@ -27,10 +31,18 @@ internal static class ConfigMaps
             }
             if (File.Exists(mount.Source))
             {
-                var fileName = Path.GetFileName(mount.Source);
+                var folder = mount.Target[..mount.Target.LastIndexOf('/')];
+                if (Path.GetFileName(mount.Source) != mount.Target[(folder.Length + 1)..])
+                {
+                    throw new InvalidOperationException($"'{resource.Name}' mounts {mount.Source} as {mount.Target}; a published file keeps its name.");
+                }
+                if (mounts.FirstOrDefault(m => m != mount && (m.Target + "/").StartsWith(folder + "/", StringComparison.Ordinal)) is { } other)
+                {
+                    throw new InvalidOperationException($"'{resource.Name}' mounts {other.Target} inside {folder}, the folder {mount.Target} is published as.");
+                }
                 var stem = Slug(Path.GetFileNameWithoutExtension(mount.Source));
                 var name = stem == resource.Name ? $"{resource.Name}-config" : $"{resource.Name}-{stem}";
-                result.Add(new(ConfigMap(name, ns, labels, [mount.Source]), mount.Target, fileName));
+                result.Add(new(ConfigMap(name, ns, labels, [mount.Source]), folder));
                 continue;
             }
             if (!Directory.Exists(mount.Source))
@@ -45,7 +57,7 @@ internal static class ConfigMaps
                 var suffix = relative == "." ? "" : "-" + Slug(relative);
                 var name = $"{resource.Name}-{Slug(Path.GetFileName(mount.Source))}{suffix}";
                 var target = relative == "." ? mount.Target : $"{mount.Target}/{relative.Replace(Path.DirectorySeparatorChar, '/')}";
-                result.Add(new(ConfigMap(name, ns, labels, filesHere), target, null));
+                result.Add(new(ConfigMap(name, ns, labels, filesHere), target));
             }
         }
         return result;

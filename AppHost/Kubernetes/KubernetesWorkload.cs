@@ -29,6 +29,9 @@ public sealed class KubernetesWorkload
 
     public HttpProbes? Probes { get; set; }
 
+    /// <summary>How long the container may take to stop cleanly before it is killed (Kubernetes' default: 30 s).</summary>
+    public long? TerminationGracePeriodSeconds { get; set; }
+
     public ServiceExposure? Service { get; set; }
 
     public PrometheusScrape? Scrape { get; set; }
@@ -36,9 +39,40 @@ public sealed class KubernetesWorkload
     /// <summary>Run one pod on every node, with host access, in a namespace of its own (a DaemonSet).</summary>
     public NodeAgent? NodeAgent { get; set; }
 
-    /// <summary>Give the pod a service account allowed to read what Prometheus' Kubernetes discovery needs.</summary>
-    public bool ReadsKubernetesApi { get; set; }
+    /// <summary>What of the Kubernetes API the pod's service account may read (none: no service account token).</summary>
+    public KubernetesApiAccess ApiAccess { get; set; }
+
+    public bool ReadsKubernetesApi => ApiAccess != KubernetesApiAccess.None;
+
+    /// <summary>
+    /// A sidecar that watches the mounted ConfigMaps and asks the server to reload when the kubelet updates them, for
+    /// servers that do not watch their own files (Alertmanager). Prometheus reloads itself (auto-reload-config).
+    /// </summary>
+    public ConfigReloader? ConfigReloader { get; set; }
+
+    /// <summary>
+    /// The flag that tells the server the URL it is reached at (<c>--web.external-url</c>), for links in alerts and
+    /// notifications. Set to the Service's address in the pod's own namespace through the environment variable
+    /// <see cref="ExternalUrlVariable"/>, which an overlay replaces with an ingress address.
+    /// </summary>
+    public string? ExternalUrlFlag { get; set; }
+
+    public const string ExternalUrlVariable = "EXTERNAL_URL";
 }
+
+public enum KubernetesApiAccess
+{
+    None,
+
+    /// <summary>What Prometheus' Kubernetes discovery and the kubelet's metrics need, cluster-wide (a ClusterRole).</summary>
+    Discovery,
+
+    /// <summary>List and watch the pods of the workload's own namespace (a Role): all kube-state-metrics needs here.</summary>
+    PodsOfItsNamespace,
+}
+
+/// <summary>The reloader's image and the server's reload path (POSTed on the pod's loopback address).</summary>
+public sealed record ConfigReloader(ImageReference Image, string ReloadPath);
 
 public sealed record ComputeResources(string CpuRequest, string CpuLimit, string MemoryRequest, string MemoryLimit);
 

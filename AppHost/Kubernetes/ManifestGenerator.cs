@@ -58,14 +58,29 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             var labels = Labels(resource.Name, workload.Component, image.Tag);
             var selector = SelectorLabels(resource.Name);
 
-            if (workload.ReadsKubernetesApi)
+            objects.AddRange(workload.ApiAccess switch
             {
-                objects.AddRange(Rbac.DiscoveryAccess(settings.Namespace, resource.Name, ns, labels));
-            }
+                KubernetesApiAccess.Discovery => Rbac.DiscoveryAccess(settings.Namespace, resource.Name, ns, labels),
+                KubernetesApiAccess.PodsOfItsNamespace => Rbac.PodsOfItsNamespace(resource.Name, ns, labels),
+                _ => [],
+            });
 
             var configMaps = ConfigMaps.Of(resource, ns, labels);
             var environment = await values.EnvironmentOf(resource, cancellationToken);
             var arguments = await ModelValues.ArgumentsOf(resource, cancellationToken);
+            if (workload.ExternalUrlFlag is { } externalUrlFlag)
+            {
+                var exposure = workload.Service ?? throw new InvalidOperationException($"'{resource.Name}' has an external URL but no Service.");
+                environment.Add(new V1EnvVar { Name = KubernetesWorkload.ExternalUrlVariable, Value = $"http://{resource.Name}.{PodNamespaceReference}.svc:{exposure.Port}/" });
+                arguments.Add($"{externalUrlFlag}=$({KubernetesWorkload.ExternalUrlVariable})");
+            }
+            // $(VAR) in a value or an argument is expanded by the kubelet from the variables defined before it: the pod's
+            // namespace first, for whatever names it (an overlay may move the install to another namespace).
+            if (environment.Any(e => e.Value?.Contains(PodNamespaceReference, StringComparison.Ordinal) == true)
+                || arguments.Any(a => a.Contains(PodNamespaceReference, StringComparison.Ordinal)))
+            {
+                environment.Insert(0, new V1EnvVar { Name = PodNamespaceVariable, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.namespace" } } });
+            }
             var pod = PodTemplates.Create(resource, workload, image, labels, environment, arguments, configMaps);
             objects.Add(workload.NodeAgent is null
                 ? Workloads.Deployment(resource, ns, labels, selector, pod)
@@ -75,21 +90,27 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             {
                 objects.Add(Workloads.Service(resource.Name, ns, labels, selector, service, workload.Scrape, ContainerPort(resource, workload)));
             }
-            (workload.NodeAgent is null ? application : agents).Add(new($"{resource.Name}.yaml", objects), configMaps.Select(c => c.ConfigMap), image);
+            ImageReference[] images = workload.ConfigReloader is { } reloader ? [image, reloader.Image] : [image];
+            (workload.NodeAgent is null ? application : agents).Add(new($"{resource.Name}.yaml", objects), configMaps.Select(c => c.ConfigMap), images);
         }
         return new Manifests(application.Build(Manifests.ApplicationDirectory), agents.Build(Manifests.NodeAgentsDirectory));
     }
+
+    /// <summary>The environment variable that holds the pod's namespace; arguments and values name it as <c>$(POD_NAMESPACE)</c>.</summary>
+    public const string PodNamespaceVariable = "POD_NAMESPACE";
+
+    public const string PodNamespaceReference = "$(" + PodNamespaceVariable + ")";
 
     private sealed class SetBuilder(List<ManifestFile> files)
     {
         private readonly List<V1ConfigMap> _configMaps = [];
         private readonly List<ImageReference> _images = [];
 
-        public void Add(ManifestFile file, IEnumerable<V1ConfigMap> configMaps, ImageReference image)
+        public void Add(ManifestFile file, IEnumerable<V1ConfigMap> configMaps, IEnumerable<ImageReference> images)
         {
             files.Add(file);
             _configMaps.AddRange(configMaps);
-            _images.Add(image);
+            _images.AddRange(images);
         }
 
         public ManifestSet Build(string directory) => new(directory, files, _configMaps, _images);

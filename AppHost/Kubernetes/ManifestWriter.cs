@@ -71,7 +71,8 @@ public static class ManifestWriter
             Name = m.Metadata.Name,
             Namespace = m.Metadata.NamespaceProperty,
             Files = [.. m.Data.Keys.Order(StringComparer.Ordinal).Select(k => $"{ConfigDirectory}/{m.Metadata.Name}/{k}")],
-            Options = new KustomizeGeneratorOptions { Labels = new SortedDictionary<string, string>(m.Metadata.Labels, StringComparer.Ordinal) },
+            // Stable names: a changed file is updated in the mounted folder, not rolled out as a new ConfigMap (see ConfigMaps).
+            Options = new KustomizeGeneratorOptions { Labels = new SortedDictionary<string, string>(m.Metadata.Labels, StringComparer.Ordinal), DisableNameSuffixHash = true },
         })],
     };
 
@@ -102,5 +103,6 @@ public static class ManifestWriter
     private sealed class KustomizeGeneratorOptions
     {
         public required SortedDictionary<string, string> Labels { get; init; }
+        public bool DisableNameSuffixHash { get; init; }
     }
 }

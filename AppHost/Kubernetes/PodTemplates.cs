@@ -28,6 +28,7 @@ internal static class PodTemplates
             {
                 ServiceAccountName = workload.ReadsKubernetesApi ? resource.Name : null,
                 AutomountServiceAccountToken = workload.ReadsKubernetesApi,
+                TerminationGracePeriodSeconds = workload.TerminationGracePeriodSeconds,
                 HostNetwork = workload.NodeAgent is null ? null : true,
                 HostPID = workload.NodeAgent is null ? null : true,
                 Tolerations = workload.NodeAgent is null ? null : [new V1Toleration { OperatorProperty = "Exists" }],
@@ -39,7 +40,7 @@ internal static class PodTemplates
                     FsGroup = workload.RunAsUser,
                     SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                 },
-                Containers = [Container(resource.Name, workload, image, port, environment, arguments, mounts)],
+                Containers = [Container(resource.Name, workload, image, port, environment, arguments, mounts), .. Reloader(workload, port, configMaps)],
                 Volumes = volumes.Count > 0 ? volumes : null,
             },
         };
@@ -95,7 +96,7 @@ internal static class PodTemplates
         foreach (var config in configMaps)
         {
             volumes.Add(new V1Volume { Name = config.ConfigMap.Metadata.Name, ConfigMap = new V1ConfigMapVolumeSource { Name = config.ConfigMap.Metadata.Name } });
-            mounts.Add(new V1VolumeMount { Name = config.ConfigMap.Metadata.Name, MountPath = config.MountPath, SubPath = config.SubPath, ReadOnlyProperty = true });
+            mounts.Add(new V1VolumeMount { Name = config.ConfigMap.Metadata.Name, MountPath = config.MountPath, ReadOnlyProperty = true });
         }
         foreach (var (path, sizeLimit) in workload.WritableDirectories)
         {
@@ -110,6 +111,45 @@ internal static class PodTemplates
         }
         return (volumes, mounts);
     }
+
+    /// <summary>
+    /// The reloader sidecar: the same ConfigMap folders, read-only, and a POST to the server on the pod's loopback
+    /// address whenever the kubelet swaps their files. Its own port serves its metrics and health.
+    /// </summary>
+    private static IEnumerable<V1Container> Reloader(KubernetesWorkload workload, int port, List<ConfigMaps.Mounted> configMaps)
+    {
+        if (workload.ConfigReloader is not { } reloader) yield break;
+        if (configMaps.Count == 0) throw new InvalidOperationException("A config reloader needs ConfigMaps to watch.");
+        yield return new V1Container
+        {
+            Name = "config-reloader",
+            Image = reloader.Image.ToString(),
+            ImagePullPolicy = "IfNotPresent",
+            Args =
+            [
+                $"--reload-url=http://127.0.0.1:{port}{reloader.ReloadPath}",
+                $"--listen-address=:{ConfigReloaderPort}",
+                .. configMaps.Select(c => $"--watched-dir={c.MountPath}"),
+            ],
+            Ports = [new V1ContainerPort { Name = "reloader", ContainerPort = ConfigReloaderPort, Protocol = "TCP" }],
+            Resources = new V1ResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("10m"), ["memory"] = new("16Mi") },
+                Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("64Mi") },
+            },
+            SecurityContext = new V1SecurityContext
+            {
+                AllowPrivilegeEscalation = false,
+                ReadOnlyRootFilesystem = true,
+                RunAsNonRoot = true,
+                Capabilities = new V1Capabilities { Drop = ["ALL"] },
+            },
+            VolumeMounts = [.. configMaps.Select(c => new V1VolumeMount { Name = c.ConfigMap.Metadata.Name, MountPath = c.MountPath, ReadOnlyProperty = true })],
+        };
+    }
+
+    /// <summary>The reloader's port (metrics, health).</summary>
+    public const int ConfigReloaderPort = 8080;
 
     private static V1Probe Probe(string path, ProbeTiming timing) => new()
     {

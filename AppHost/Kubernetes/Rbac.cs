@@ -3,7 +3,7 @@ using k8s.Models;
 
 namespace CloudApp.AppHost.Kubernetes;
 
-/// <summary>The service account and cluster role of a workload that reads the Kubernetes API.</summary>
+/// <summary>The service account and role of a workload that reads the Kubernetes API.</summary>
 internal static class Rbac
 {
     /// <summary>Read-only access to what Kubernetes service discovery and the kubelet's metrics need, nothing more.</summary>
@@ -13,13 +13,7 @@ internal static class Rbac
         string[] read = ["get", "list", "watch"];
         return
         [
-            new V1ServiceAccount
-            {
-                ApiVersion = "v1",
-                Kind = "ServiceAccount",
-                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
-                AutomountServiceAccountToken = false,
-            },
+            ServiceAccount(name, ns, labels),
             new V1ClusterRole
             {
                 ApiVersion = "rbac.authorization.k8s.io/v1",
@@ -42,4 +36,37 @@ internal static class Rbac
             },
         ];
     }
+
+    /// <summary>
+    /// List and watch the pods of the workload's own namespace: a Role and RoleBinding, namespaced, so an overlay that
+    /// moves the install moves them too and two installs never share them.
+    /// </summary>
+    public static List<IKubernetesObject<V1ObjectMeta>> PodsOfItsNamespace(string name, string ns, Dictionary<string, string> labels) =>
+    [
+        ServiceAccount(name, ns, labels),
+        new V1Role
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "Role",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
+            Rules = [new V1PolicyRule { ApiGroups = [""], Resources = ["pods"], Verbs = ["list", "watch"] }],
+        },
+        new V1RoleBinding
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "RoleBinding",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = name, NamespaceProperty = ns }],
+        },
+    ];
+
+    /// <summary>The workload's own service account; the pod spec mounts its token, nothing else does.</summary>
+    private static V1ServiceAccount ServiceAccount(string name, string ns, Dictionary<string, string> labels) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ServiceAccount",
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = labels },
+        AutomountServiceAccountToken = false,
+    };
 }

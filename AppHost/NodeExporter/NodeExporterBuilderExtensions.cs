@@ -38,7 +38,8 @@ public static class NodeExporterBuilderExtensions
                 k.Component = "node-metrics";
                 k.Resources = new("50m", "250m", "32Mi", "128Mi");
                 k.Probes = new(Liveness: "/", Readiness: "/", Startup: "/");
-                k.Scrape = new("/metrics", ScrapeVia.Pod);
+                // No scrape annotation: Prometheus' node-exporter job finds port 9100 on every node (and so reuses a
+                // node-exporter the cluster already runs there instead of this one).
                 k.NodeAgent = new NodeAgent("cloudapp-system", HostMounts);
             });
         if (builder.ExecutionContext.IsRunMode)

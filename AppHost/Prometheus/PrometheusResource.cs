@@ -6,8 +6,11 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     public const string HttpEndpointName = "http";
     public const int Port = 9090;
 
-    /// <summary>Where the configuration file is mounted inside the container.</summary>
-    public const string ConfigFile = "/etc/prometheus/prometheus.yml";
+    /// <summary>
+    /// Where the configuration file is mounted inside the container: in a folder of its own, which Kubernetes mounts
+    /// whole so that an updated ConfigMap reaches the running server.
+    /// </summary>
+    public const string ConfigFile = "/etc/prometheus/config/prometheus.yml";
 
     /// <summary>Where the rules folder is mounted; the configuration loads every file of it.</summary>
     public const string RulesDirectory = "/etc/prometheus/rules";
@@ -15,12 +18,20 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     /// <summary>Where the file-based service discovery reads its target lists inside the container.</summary>
     public const string TargetsDirectory = "/etc/prometheus/targets";
 
+    /// <summary>How often Prometheus looks for changed configuration and rule files (declared before its use below).</summary>
+    public static readonly TimeSpan AutoReloadInterval = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// The command line, wherever it runs (AppHost, container tests, Kubernetes). extra-scrape-metrics adds
-    /// <c>scrape_timeout_seconds</c>, which the scrape-near-timeout alert compares against.
+    /// <c>scrape_timeout_seconds</c>, which the scrape-near-timeout alert compares against; auto-reload-config makes
+    /// Prometheus check its configuration and rule files every <see cref="AutoReloadInterval"/> and apply a change
+    /// in place (an edited rule locally, an updated ConfigMap in Kubernetes) without losing its state.
     /// </summary>
     public static IReadOnlyList<string> Arguments { get; } =
-        [$"--config.file={ConfigFile}", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=2d", "--enable-feature=extra-scrape-metrics"];
+    [
+        $"--config.file={ConfigFile}", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=2d",
+        "--enable-feature=extra-scrape-metrics,auto-reload-config", $"--config.auto-reload-interval={AutoReloadInterval.TotalSeconds:0}s",
+    ];
 
     private EndpointReference? _httpEndpoint;
 

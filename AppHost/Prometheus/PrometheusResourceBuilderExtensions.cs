@@ -1,3 +1,4 @@
+using CloudApp.AppHost.Kubernetes;
 using CloudApp.AppHost.Prometheus;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,7 +18,7 @@ public static class PrometheusResourceBuilderExtensions
         var configFile = builder.ExecutionContext.IsPublishMode
             ? Path.Combine(configDirectory, "kubernetes", "prometheus.yml")
             : Path.Combine(configDirectory, "prometheus.yml");
-        return builder.AddResource(resource)
+        var prometheus = builder.AddResource(resource)
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             // The well-known port on the host too, so http://localhost:9090 works as in every Prometheus guide.
@@ -32,10 +33,23 @@ public static class PrometheusResourceBuilderExtensions
                 k.Component = "monitoring";
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories["/prometheus"] = "4Gi";
-                k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
+                // After a restart on kept data (the production volume; the base's emptyDir after a container restart)
+                // Prometheus replays its write-ahead log before it is ready. bench/wal-replay.sh measured about 4.5 M
+                // samples/s on two cores; the WAL holds up to 3 hours, at 15 s that is 720 samples per series, and
+                // the 2 GiB limit holds in the order of a million series: some 160 s, twice that on the one CPU of
+                // the limit, more on slow volumes. 15 minutes (as the Prometheus Operator allows) leaves room, and a
+                // shutdown gets 10 minutes to write its final WAL checkpoint.
+                k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready")
+                {
+                    StartupTiming = new(PeriodSeconds: 5, FailureThreshold: 180),
+                };
+                k.TerminationGracePeriodSeconds = 600;
                 k.Service = new(Port: PrometheusResource.Port, NodePort: 31156); // the UI from outside the cluster, on every node
-                k.ReadsKubernetesApi = true;
+                k.ApiAccess = KubernetesApiAccess.Discovery;
+                k.ExternalUrlFlag = "--web.external-url";
             });
+        // Links in alerts (their generator URL) lead to the UI on the host.
+        return builder.ExecutionContext.IsRunMode ? prometheus.WithArgs($"--web.external-url=http://localhost:{PrometheusResource.Port}/") : prometheus;
     }
 
     /// <summary>

@@ -27,11 +27,13 @@ public sealed class KubernetesManifestTests
                 TimeSpan.FromMinutes(3), environment);
             Assert.True(result.ExitCode == 0, result.ToString());
 
-            // Every generated file, the ConfigMaps' files under config/ included; components/ and overlays/ are written by hand.
+            // Every generated file, the ConfigMaps' files under config/ included; components/, overlays/ and README.md
+            // are written by hand (the generator leaves them alone).
             List<string> Files(string root) => [.. Directory.GetFiles(root, "*", SearchOption.AllDirectories)
                 .Select(f => Path.GetRelativePath(root, f))
                 .Where(f => !f.StartsWith("components" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
-                    && !f.StartsWith("overlays" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                    && !f.StartsWith("overlays" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+                    && f != "README.md")
                 .Order(StringComparer.Ordinal)];
             var fresh = Files(output);
             var committed = Files(Manifests.Directory);
@@ -83,7 +85,7 @@ public sealed class KubernetesManifestTests
         Assert.NotEmpty(objects);
         Assert.All(objects, o => Assert.IsAssignableFrom<k8s.IKubernetesObject>(o));
         Assert.DoesNotContain(objects, o => o is not (V1Namespace or V1Deployment or V1DaemonSet or V1Service or V1ConfigMap
-            or V1ServiceAccount or V1ClusterRole or V1ClusterRoleBinding));
+            or V1ServiceAccount or V1ClusterRole or V1ClusterRoleBinding or V1Role or V1RoleBinding));
     }
 
     [Fact]
@@ -119,13 +121,12 @@ public sealed class KubernetesManifestTests
         }
         foreach (var (_, pod) in workloads.Values)
         {
-            foreach (var container in pod.Spec.Containers)
+            // The workload's own container (a sidecar such as the config reloader lives and dies with it).
+            var container = pod.Spec.Containers[0];
+            foreach (var probe in new[] { container.LivenessProbe, container.ReadinessProbe, container.StartupProbe })
             {
-                foreach (var probe in new[] { container.LivenessProbe, container.ReadinessProbe, container.StartupProbe })
-                {
-                    Assert.NotNull(probe);
-                    Assert.Contains(container.Ports, p => p.Name == probe.HttpGet.Port.Value);
-                }
+                Assert.NotNull(probe);
+                Assert.Contains(container.Ports, p => p.Name == probe.HttpGet.Port.Value);
             }
         }
     }
@@ -210,7 +211,10 @@ public sealed class KubernetesManifestTests
         Assert.Equal("restricted", namespaces["cloudapp"]);
         var agent = Assert.Single(objects.OfType<V1DaemonSet>());
         Assert.Equal("privileged", namespaces[agent.Metadata.NamespaceProperty]);
-        Assert.Equal("true", agent.Spec.Template.Metadata.Annotations["prometheus.io/scrape"]);
+        // Not annotated: the node-exporter job finds port 9100 on every node, this agent's or one already there.
+        Assert.Null(agent.Spec.Template.Metadata.Annotations);
+        Assert.True(agent.Spec.Template.Spec.HostNetwork);
+        Assert.Contains(agent.Spec.Template.Spec.Containers[0].Ports, p => p.ContainerPort == 9100);
         Assert.All(objects.OfType<V1Deployment>(), d =>
         {
             Assert.Equal("cloudapp", d.Metadata.NamespaceProperty);
@@ -247,9 +251,7 @@ public sealed class KubernetesManifestTests
     [Fact]
     public async Task ConfigMapsCarryTheDeployFilesUnchanged()
     {
-        // Generated names end in a hash of the content (prometheus-config-m92fd964d5): keyed here without it.
-        var configMaps = (await Manifests.BuiltAsync()).OfType<V1ConfigMap>()
-            .ToDictionary(c => c.Metadata.Name[..c.Metadata.Name.LastIndexOf('-')]);
+        var configMaps = (await Manifests.BuiltAsync()).OfType<V1ConfigMap>().ToDictionary(c => c.Metadata.Name);
 
         AssertSame(configMaps["prometheus-config"], Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
         AssertSame(configMaps["alertmanager-config"], Repository.Path("deploy", "alertmanager", "alertmanager.yml"));
@@ -269,13 +271,12 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
-    public async Task AnOverlayThatChangesPrometheusConfigurationRollsItsPods()
+    public async Task AnOverlayThatChangesPrometheusConfigurationChangesTheConfigMapAndLeavesThePodsRunning()
     {
-        static string ConfigMapOf(IEnumerable<object> objects) =>
-            objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus").Spec.Template.Spec.Volumes
-                .Single(v => v.Name == "prometheus-config").ConfigMap.Name;
+        static V1PodTemplateSpec PodOf(IEnumerable<object> objects) =>
+            objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus").Spec.Template;
 
-        var before = ConfigMapOf(await Manifests.BuiltAsync());
+        var before = PodOf(await Manifests.BuiltAsync());
         var result = await Manifests.KustomizeAsync(root =>
         {
             // An overlay's own prometheus.yml, here the base's with a longer scrape interval.
@@ -294,13 +295,59 @@ public sealed class KubernetesManifestTests
         });
         Assert.True(result.ExitCode == 0, result.ToString());
         var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
-        var after = ConfigMapOf(objects);
+        var after = PodOf(objects);
 
-        // A new name in the pod template is a new pod template: the Deployment rolls out the new configuration.
-        Assert.NotEqual(before, after);
-        Assert.StartsWith("prometheus-config-", after);
-        var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == after);
+        // The same pod template: applying the overlay replaces the ConfigMap's data and no pod is recreated (a rollout
+        // would replay the WAL in production and lose the base's emptyDir TSDB). The kubelet swaps the mounted files
+        // and Prometheus reloads them in place (tests/Integration.Tests: ConfigReloadTests).
+        Assert.Equal(k8s.KubernetesJson.Serialize(before), k8s.KubernetesJson.Serialize(after));
+        var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "prometheus-config");
         Assert.Contains("scrape_interval: 30s", config.Data["prometheus.yml"]);
+    }
+
+    [Fact]
+    public async Task ConfigurationIsMountedAsFoldersTheServersReloadInPlace()
+    {
+        var objects = await Manifests.BuiltAsync();
+        var workloads = Manifests.Workloads(objects).ToDictionary(w => w.Workload.Metadata.Name, w => w.Pod.Spec);
+
+        // subPath mounts never see an updated ConfigMap: every ConfigMap is mounted as a folder.
+        foreach (var (name, pod) in workloads)
+        {
+            var configVolumes = (pod.Volumes ?? []).Where(v => v.ConfigMap is not null).Select(v => v.Name).ToHashSet();
+            Assert.All(pod.Containers.SelectMany(c => c.VolumeMounts ?? []).Where(m => configVolumes.Contains(m.Name)),
+                m => Assert.True(m.SubPath is null && m.ReadOnlyProperty == true, $"{name}: {m.MountPath}"));
+        }
+
+        // Prometheus checks its files itself, and finds its configuration in the mounted folder.
+        var prometheus = workloads["prometheus"].Containers[0];
+        Assert.Contains(prometheus.Args, a => a.StartsWith("--enable-feature=", StringComparison.Ordinal) && a.Contains("auto-reload-config", StringComparison.Ordinal));
+        Assert.Contains("--config.auto-reload-interval=30s", prometheus.Args);
+        var configFile = prometheus.Args.Single(a => a.StartsWith("--config.file=", StringComparison.Ordinal))["--config.file=".Length..];
+        Assert.Contains(prometheus.VolumeMounts, m => m.MountPath == configFile[..configFile.LastIndexOf('/')]);
+
+        // Alertmanager does not: its reloader watches every folder it mounts and posts to its reload endpoint.
+        var alertmanager = workloads["alertmanager"];
+        var server = alertmanager.Containers[0];
+        var reloader = alertmanager.Containers.Single(c => c.Name == "config-reloader");
+        Assert.Equal(Repository.Images.ConfigReloader.ToString(), reloader.Image);
+        var watched = reloader.Args.Where(a => a.StartsWith("--watched-dir=", StringComparison.Ordinal)).Select(a => a["--watched-dir=".Length..]).ToHashSet();
+        var configMounts = server.VolumeMounts.Where(m => alertmanager.Volumes.Single(v => v.Name == m.Name).ConfigMap is not null).Select(m => m.MountPath).ToHashSet();
+        Assert.NotEmpty(configMounts);
+        Assert.Equal(configMounts.Order(), watched.Order());
+        var port = server.Ports.Single(p => p.Name == "http").ContainerPort;
+        Assert.Contains($"--reload-url=http://127.0.0.1:{port}/-/reload", reloader.Args);
+        Assert.True(reloader.SecurityContext.ReadOnlyRootFilesystem == true && reloader.SecurityContext.AllowPrivilegeEscalation == false);
+
+        // Both tell their links the Service's address in the namespace they run in (an overlay may set EXTERNAL_URL).
+        foreach (var (name, container) in new[] { ("prometheus", prometheus), ("alertmanager", server) })
+        {
+            Assert.Contains("--web.external-url=$(EXTERNAL_URL)", container.Args);
+            var env = container.Env.Select(e => e.Name).ToList();
+            Assert.True(env.IndexOf("POD_NAMESPACE") is >= 0 and var ns && ns < env.IndexOf("EXTERNAL_URL"), $"{name}: POD_NAMESPACE defined before use");
+            var servicePort = objects.OfType<V1Service>().Single(s => s.Metadata.Name == name).Spec.Ports[0].Port;
+            Assert.Equal($"http://{name}.$(POD_NAMESPACE).svc:{servicePort}/", container.Env.Single(e => e.Name == "EXTERNAL_URL").Value);
+        }
     }
 
     [Fact]

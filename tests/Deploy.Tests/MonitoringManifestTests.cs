@@ -28,9 +28,34 @@ public sealed class MonitoringManifestTests
         var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
         Assert.Equal(prometheus.Spec.Template.Spec.ServiceAccountName, subject.Name);
         Assert.Equal(prometheus.Metadata.NamespaceProperty, subject.NamespaceProperty);
-        // Every other pod runs without a Kubernetes API token.
-        Assert.All(Manifests.Workloads(objects).Where(w => w.Workload.Metadata.Name != "prometheus"),
+        // kube-state-metrics lists and watches the pods of its own namespace, nothing else; every other pod runs
+        // without a Kubernetes API token.
+        var ksm = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "kube-state-metrics");
+        var ksmRole = Assert.Single(objects.OfType<V1Role>());
+        var rule = Assert.Single(ksmRole.Rules);
+        Assert.Equal([""], rule.ApiGroups);
+        Assert.Equal(["pods"], rule.Resources);
+        Assert.Equal(["list", "watch"], rule.Verbs);
+        Assert.Equal(ksm.Metadata.NamespaceProperty, ksmRole.Metadata.NamespaceProperty);
+        var ksmBinding = Assert.Single(objects.OfType<V1RoleBinding>());
+        Assert.Equal((ksmRole.Metadata.Name, ksm.Spec.Template.Spec.ServiceAccountName), (ksmBinding.RoleRef.Name, Assert.Single(ksmBinding.Subjects).Name));
+        Assert.Contains("--namespaces=$(POD_NAMESPACE)", ksm.Spec.Template.Spec.Containers[0].Args);
+        Assert.All(Manifests.Workloads(objects).Where(w => w.Workload.Metadata.Name is not ("prometheus" or "kube-state-metrics")),
             w => Assert.False(w.Pod.Spec.AutomountServiceAccountToken));
+    }
+
+    [Fact]
+    public async Task PrometheusMayReplayItsWriteAheadLogBeforeLivenessCountsAndStopCleanly()
+    {
+        var objects = await Manifests.BuiltAsync();
+        var pod = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus").Spec.Template.Spec;
+        var startup = pod.Containers[0].StartupProbe;
+
+        // The budget derived from bench/wal-replay.sh (see PrometheusResourceBuilderExtensions): 15 minutes, as the
+        // Prometheus Operator allows; until the startup probe passes, the liveness probe does not run.
+        Assert.True(startup.PeriodSeconds * startup.FailureThreshold >= 900, $"startup budget {startup.PeriodSeconds * startup.FailureThreshold} s");
+        Assert.Equal("/-/ready", startup.HttpGet.Path);
+        Assert.True(pod.TerminationGracePeriodSeconds >= 600);
     }
 
     [Fact]

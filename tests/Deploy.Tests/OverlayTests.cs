@@ -45,7 +45,7 @@ public sealed class OverlayTests
     }
 
     [Fact]
-    public async Task ProductionKeepsPrometheusDataOnAVolumeBoundedBySizeAndRunsTheNodeAgentAndGrafanaAdmin()
+    public async Task ProductionKeepsPrometheusAndAlertmanagerDataOnVolumesAndRunsGrafanaAdmin()
     {
         var objects = await Manifests.BuiltAsync("overlays/production");
         var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
@@ -60,7 +60,16 @@ public sealed class OverlayTests
         Assert.Contains(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.size=", StringComparison.Ordinal));
         Assert.Single(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.time=", StringComparison.Ordinal));
 
-        Assert.Single(objects.OfType<V1DaemonSet>(), d => d.Metadata.Name == "node-exporter");
+        // Silences and the notification log survive a new pod, not only a container restart.
+        var alertmanager = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "alertmanager");
+        var storage = alertmanager.Spec.Template.Spec.Containers[0].Args.Single(a => a.StartsWith("--storage.path=", StringComparison.Ordinal))["--storage.path=".Length..];
+        var silences = alertmanager.Spec.Template.Spec.Volumes.Single(v => v.Name == alertmanager.Spec.Template.Spec.Containers[0].VolumeMounts.Single(m => m.MountPath == storage).Name);
+        Assert.Contains(objects.OfType<V1PersistentVolumeClaim>(), c => c.Metadata.Name == silences.PersistentVolumeClaim?.ClaimName);
+        Assert.Equal("Recreate", alertmanager.Spec.Strategy.Type);
+
+        // The node agents are per cluster and applied apart from it: production holds the install's objects only.
+        Assert.Empty(objects.OfType<V1DaemonSet>());
+        Assert.Equal(["cloudapp"], objects.OfType<V1Namespace>().Select(n => n.Metadata.Name));
         var grafana = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "grafana");
         Assert.Contains(grafana.Spec.Template.Spec.Containers[0].Env, e => e.Name == "GF_SECURITY_ADMIN_PASSWORD__FILE");
     }
@@ -89,31 +98,61 @@ public sealed class OverlayTests
             }
         }
 
-        // Alertmanager hears only Prometheus; Grafana may call only Prometheus; every pod may ask the cluster's DNS.
-        var alertmanager = policies.Single(p => Selects(p.Spec.PodSelector, pods["alertmanager"].Metadata.Labels));
-        var from = Assert.Single(Assert.Single(alertmanager.Spec.Ingress).FromProperty);
-        Assert.True(Selects(from.PodSelector, pods["prometheus"].Metadata.Labels));
+        // Alertmanager and kube-state-metrics hear only Prometheus; Prometheus, which has no authentication, only
+        // Grafana; Grafana may call only Prometheus.
+        foreach (var (server, client) in new[] { ("alertmanager", "prometheus"), ("kube-state-metrics", "prometheus"), ("prometheus", "grafana") })
+        {
+            var policy = policies.Single(p => Selects(p.Spec.PodSelector, pods[server].Metadata.Labels));
+            var from = Assert.Single(Assert.Single(policy.Spec.Ingress).FromProperty);
+            Assert.True(from.NamespaceSelector is null && Selects(from.PodSelector, pods[client].Metadata.Labels), $"{server} admits {client} only");
+        }
         var grafana = policies.Single(p => Selects(p.Spec.PodSelector, pods["grafana"].Metadata.Labels));
         var to = Assert.Single(Assert.Single(grafana.Spec.Egress).To);
         Assert.True(Selects(to.PodSelector, pods["prometheus"].Metadata.Labels));
+
+        // Every pod may resolve names on port 53 at any address: NodeLocal DNSCache answers on a link-local address
+        // of the node (no pod to select) and managed clusters may answer from outside the cluster.
         var dns = policies.Single(p => p.Spec.Egress?.Any(e => e.Ports?.Any(port => port.Port.Value == "53") == true) == true);
         Assert.Empty(dns.Spec.PodSelector.MatchLabels ?? new Dictionary<string, string>());
+        Assert.All(dns.Spec.Egress, rule => Assert.Null(rule.To));
+
+        // No NodePort: Prometheus' UI is reached with kubectl port-forward.
+        var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "prometheus");
+        Assert.Equal("ClusterIP", service.Spec.Type);
+        Assert.All(service.Spec.Ports, p => Assert.Null(p.NodePort));
     }
 
-    [Fact]
-    public async Task AnOverlayMayMoveTheApplicationToAnotherNamespace()
+    [Theory]
+    [InlineData("../../base", "base")]
+    [InlineData("../production", "overlays/production")]
+    public async Task ASecondInstallInItsOwnNamespaceSharesNoObjectWithTheFirst(string resource, string first)
     {
+        // The committed example overlay (namespace team-a), on the base as committed or on production.
+        var example = File.ReadAllText(Path.Combine(Manifests.Directory, "overlays", "namespace-example", "kustomization.yaml"));
+        Assert.Contains("  - ../../base\n", example);
         var result = await Manifests.KustomizeAsync(root =>
-            File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "namespace: team-a\nresources: [k8s/base]\n"));
+        {
+            Directory.CreateDirectory(Path.Combine(root, "k8s", "overlays", "second"));
+            File.WriteAllText(Path.Combine(root, "k8s", "overlays", "second", "kustomization.yaml"), example.Replace("  - ../../base\n", $"  - {resource}\n", StringComparison.Ordinal));
+            File.WriteAllText(Path.Combine(root, "kustomization.yaml"), "resources: [k8s/overlays/second]\n");
+        });
         Assert.True(result.ExitCode == 0, result.ToString());
-        var objects = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true);
+        var second = k8s.KubernetesYaml.LoadAllFromString(result.Output, typeMap: null, strict: true).OfType<IMetadata<V1ObjectMeta>>().ToList();
+        var installed = (await Manifests.BuiltAsync(first)).OfType<IMetadata<V1ObjectMeta>>().ToList();
 
-        Assert.Equal("team-a", Assert.Single(objects.OfType<V1Namespace>()).Metadata.Name);
-        Assert.All(objects.OfType<IMetadata<V1ObjectMeta>>().Where(o => o is not (V1Namespace or V1ClusterRole or V1ClusterRoleBinding)),
-            o => Assert.Equal("team-a", o.Metadata.NamespaceProperty));
-        // Prometheus' service account, bound cluster-wide, moved with it.
-        var binding = Assert.Single(objects.OfType<V1ClusterRoleBinding>());
-        Assert.Equal("team-a", Assert.Single(binding.Subjects).NamespaceProperty);
+        Assert.Equal("team-a", Assert.Single(second.OfType<V1Namespace>()).Metadata.Name);
+        var clusterScoped = new[] { typeof(V1Namespace), typeof(V1ClusterRole), typeof(V1ClusterRoleBinding) };
+        Assert.All(second.Where(o => !clusterScoped.Contains(o.GetType())), o => Assert.Equal("team-a", o.Metadata.NamespaceProperty));
+
+        // Cluster-scoped names are the install's own: applying the second never rewrites the first one's objects.
+        static IEnumerable<string> Keys(IEnumerable<IMetadata<V1ObjectMeta>> objects) =>
+            objects.Select(o => $"{o.GetType().Name}/{o.Metadata.NamespaceProperty}/{o.Metadata.Name}");
+        Assert.Empty(Keys(second).Intersect(Keys(installed)));
+        var binding = Assert.Single(second.OfType<V1ClusterRoleBinding>());
+        var role = Assert.Single(second.OfType<V1ClusterRole>());
+        Assert.Equal(("team-a-prometheus", role.Metadata.Name), (binding.Metadata.Name, binding.RoleRef.Name));
+        var subject = Assert.Single(binding.Subjects);
+        Assert.Equal(("prometheus", "team-a"), (subject.Name, subject.NamespaceProperty));
     }
 
     [Fact]

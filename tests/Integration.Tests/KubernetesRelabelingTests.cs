@@ -16,6 +16,7 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
 {
     private const string PodsJob = "kubernetes-pods";
     private const string EndpointsJob = "kubernetes-service-endpoints";
+    private const string NodeExporterJob = "node-exporter";
 
     [Fact]
     public Task KeepsAnnotatedRunningPodsWithTheirLabelsAndDropsTheRest() => WithDiscoveredTargetsAsync(async (stack, timeout) =>
@@ -24,9 +25,9 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
             ct => stack.PrometheusApi.TargetsAsync(PodsJob, ct),
             t => t.Count == 2 && t.All(target => target.Health == "up"), TimeSpan.FromSeconds(90), "the annotated pods scraped");
         // The address port comes from the prometheus.io/port annotation, not from what discovery reported.
-        // The instance is the pod's name (legends show it, not an address); a DaemonSet's pod is named by its node.
+        // The instance is the pod's name (legends show it, not an address), a DaemonSet's pod's too: unique per target.
         Assert.Equal(
-            [("computeapi-7d4b9c-x2k8p", ScrapeStack.Instance(0)), ("node-b", "node-exporter:9100")],
+            [("computeapi-7d4b9c-x2k8p", ScrapeStack.Instance(0)), ("some-agent-q7w2z", "node-exporter:9100")],
             kept.Select(target => (target.Instance, target.ScrapeUrl.Authority)).Order());
 
         var series = await stack.PrometheusApi.QueryAsync($$"""up{job="{{PodsJob}}", pod="computeapi-7d4b9c-x2k8p"}""", timeout);
@@ -44,6 +45,21 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
         await PrometheusApi.EventuallyAsync(
             ct => stack.PrometheusApi.QueryAsync($$"""instance:computeapi_target:group{job="{{PodsJob}}"}""", ct),
             r => r.Count == 1, TimeSpan.FromSeconds(60), "the ComputeApi marker rule for the Kubernetes pod");
+    });
+
+    [Fact]
+    public Task ScrapesPort9100OfEveryNodeNamedByTheNode() => WithDiscoveredTargetsAsync(async (stack, timeout) =>
+    {
+        // Node discovery reports the kubelet's address; node-exporter (this project's agent, or one the cluster
+        // already runs on the host network) answers on port 9100 of the same address.
+        var target = Assert.Single(await PrometheusApi.EventuallyAsync(
+            ct => stack.PrometheusApi.TargetsAsync(NodeExporterJob, ct),
+            t => t.Count == 1 && t[0].Health == "up", TimeSpan.FromSeconds(90), "node-exporter on the node scraped"));
+        Assert.Equal(("node-b", "node-exporter:9100"), (target.Instance, target.ScrapeUrl.Authority));
+
+        var labels = Assert.Single(await stack.PrometheusApi.QueryAsync($$"""up{job="{{NodeExporterJob}}"}""", timeout)).Labels;
+        Assert.Equal("node-b", labels["node"]);
+        Assert.NotEmpty(await stack.PrometheusApi.QueryAsync($$"""node_uname_info{job="{{NodeExporterJob}}", instance="node-b"}""", timeout));
     });
 
     [Fact]
@@ -132,10 +148,10 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_port"] = $"{ScrapeStack.ComputeApiPort}";
         annotated["__meta_kubernetes_pod_annotation_prometheus_io_path"] = "/metrics";
-        var agent = Pod("node-exporter-q7w2z", "Running");
+        var agent = Pod("some-agent-q7w2z", "Running");
         agent["__meta_kubernetes_pod_node_name"] = "node-b";
         agent["__meta_kubernetes_pod_controller_kind"] = "DaemonSet";
-        agent["__meta_kubernetes_pod_label_app_kubernetes_io_name"] = "node-exporter";
+        agent["__meta_kubernetes_pod_label_app_kubernetes_io_name"] = "some-agent";
         agent["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = "true";
         agent["__meta_kubernetes_pod_annotation_prometheus_io_port"] = "9100";
         var finished = Pod("finished-job-pod", "Succeeded");
@@ -146,6 +162,16 @@ public sealed class KubernetesRelabelingTests(ComputeApiImage image)
             ("node-exporter:1234", agent),
             ($"{computeapi}:9999", Pod("unannotated-pod", "Running")),
             ($"{computeapi}:9999", finished),
+        ]);
+
+        // The node: its kubelet's address is the node-exporter container's name on the test network.
+        Write(directory, NodeExporterJob,
+        [
+            ("node-exporter:10250", new Dictionary<string, string>
+            {
+                ["__meta_kubernetes_node_name"] = "node-b",
+                ["__meta_kubernetes_node_address_InternalIP"] = "node-exporter",
+            }),
         ]);
 
         Dictionary<string, string> Endpoint(string service, bool ready, bool annotated)

@@ -115,12 +115,16 @@ public sealed class ScrapeStack : IAsyncDisposable
     private static IContainer AlertmanagerContainer(INetwork network) =>
         Alertmanager("alertmanager").WithNetwork(network).WithNetworkAliases("alertmanager").Build();
 
-    /// <summary>Alertmanager with the project's configuration, its API on a random host port, started once ready.</summary>
-    public static ContainerBuilder Alertmanager(string name) =>
+    /// <summary>
+    /// Alertmanager with the project's configuration file, or the folder <paramref name="configFolder"/> mounted where
+    /// the file's folder is (as Kubernetes mounts its ConfigMap), its API on a random host port, started once ready.
+    /// </summary>
+    public static ContainerBuilder Alertmanager(string name, string? configFolder = null) =>
         new ContainerBuilder(Repository.Images.Alertmanager.ToString())
             .WithName($"{name}-{Guid.NewGuid():N}")
             .WithPortBinding(AlertmanagerPort, assignRandomHostPort: true)
-            .WithBindMount(Repository.AlertmanagerConfig, AlertmanagerResource.ConfigFile, AccessMode.ReadOnly)
+            .WithBindMount(configFolder ?? Repository.AlertmanagerConfig,
+                configFolder is null ? AlertmanagerResource.ConfigFile : Path.GetDirectoryName(AlertmanagerResource.ConfigFile)!, AccessMode.ReadOnly)
             .WithCommand([.. AlertmanagerResource.Arguments])
             .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")));
 

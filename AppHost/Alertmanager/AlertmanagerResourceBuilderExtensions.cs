@@ -31,6 +31,7 @@ public static class AlertmanagerResourceBuilderExtensions
             .WithKubernetes(k =>
             {
                 k.Component = "alerting";
+                k.ProvidedByOperatorStack = true;
                 k.Resources = new("50m", "250m", "64Mi", "256Mi");
                 k.WritableDirectories["/alertmanager"] = "256Mi"; // silences and notification log
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");

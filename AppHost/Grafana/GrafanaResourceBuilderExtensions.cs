@@ -23,7 +23,7 @@ public static class GrafanaResourceBuilderExtensions
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(port: GrafanaResource.Port, targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
             .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
-            .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
+            .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), GrafanaResource.DashboardsDirectory, isReadOnly: true)
             .WithEnvironment("GF_SECURITY_ADMIN_USER", "admin")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "true")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
@@ -41,6 +41,7 @@ public static class GrafanaResourceBuilderExtensions
             .WithKubernetes(k =>
             {
                 k.Component = "dashboards";
+                k.ProvidedByOperatorStack = true;
                 k.RunAsUser = 472; // grafana, the official image's user
                 k.Resources = new("100m", "500m", "128Mi", "512Mi");
                 k.WritableDirectories["/var/lib/grafana"] = "1Gi";

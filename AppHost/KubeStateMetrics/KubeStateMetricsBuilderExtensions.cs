@@ -30,6 +30,7 @@ public static class KubeStateMetricsBuilderExtensions
             .WithKubernetes(k =>
             {
                 k.Component = "monitoring";
+                k.ProvidedByOperatorStack = true;
                 k.Resources = new("10m", "100m", "32Mi", "128Mi");
                 k.Probes = new(Liveness: "/livez", Readiness: "/livez", Startup: "/livez");
                 k.ApiAccess = KubernetesApiAccess.PodsOfItsNamespace;

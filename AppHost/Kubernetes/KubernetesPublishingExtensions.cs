@@ -27,6 +27,7 @@ public static class KubernetesPublishingExtensions
                 : context.Services.GetRequiredService<IPipelineOutputService>().GetOutputDirectory();
             var manifests = await new ManifestGenerator(settings, context.ExecutionContext).GenerateAsync(context.Model, context.CancellationToken);
             ManifestWriter.Write(manifests, output);
+            OperatorComponent.Write(context.Model, manifests, settings, output, ManifestWriter.Header);
             context.Logger.LogInformation("Wrote the kustomize base ({Count} files) to {Output}/{Base}, the node agents to {NodeAgents}/",
                 manifests.Application.Files.Count, output, Manifests.ApplicationDirectory, Manifests.NodeAgentsDirectory);
         }, requiredBy: WellKnownPipelineSteps.Publish);

@@ -58,6 +58,12 @@ public sealed class KubernetesWorkload
     public string? ExternalUrlFlag { get; set; }
 
     public const string ExternalUrlVariable = "EXTERNAL_URL";
+
+    /// <summary>
+    /// Part of the monitoring stack that a cluster running the Prometheus Operator brings itself (Prometheus,
+    /// Alertmanager, Grafana, kube-state-metrics): the Operator component removes it (see <see cref="OperatorComponent"/>).
+    /// </summary>
+    public bool ProvidedByOperatorStack { get; set; }
 }
 
 public enum KubernetesApiAccess

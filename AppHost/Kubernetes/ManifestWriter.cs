@@ -13,7 +13,7 @@ public static class ManifestWriter
     /// <summary>The folder of the ConfigMaps' files, inside the base (kustomize reads files only below a kustomization).</summary>
     public const string ConfigDirectory = "config";
 
-    private const string Header =
+    public const string Header =
         "# Generated from the AppHost's app model by\n"
         + "#   dotnet aspire do kubernetes   (or: dotnet run --project AppHost -- --operation publish --step kubernetes)\n"
         + "# Do not edit: change the app model or the files under deploy/, then generate again.\n";

@@ -31,6 +31,7 @@ public static class PrometheusResourceBuilderExtensions
             .WithKubernetes(k =>
             {
                 k.Component = "monitoring";
+                k.ProvidedByOperatorStack = true;
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories["/prometheus"] = "4Gi";
                 // After a restart on kept data (the production volume; the base's emptyDir after a container restart)

@@ -19,6 +19,8 @@ public sealed class SchemaValidationTests : IClassFixture<SchemaValidationTests.
     [InlineData("node-agent")]
     [InlineData("overlays/dev")]
     [InlineData("overlays/production")]
+    [InlineData("overlays/prometheus-operator")]
+    [InlineData("overlays/namespace-example")]
     public async Task EveryRenderedObjectMatchesTheKubernetesSchema(string folder)
     {
         var result = await _validator.ValidateAsync(Path.Combine(Manifests.Directory, folder));
@@ -57,6 +59,20 @@ public sealed class SchemaValidationTests : IClassFixture<SchemaValidationTests.
             Assert.Contains("Deployment /broken", result.Output);
             Assert.Contains("selector", result.Output);
             Assert.Contains("Service /broken", result.Output);
+
+            // The Prometheus Operator's kinds are checked against its own schema: endpoints must be a list.
+            File.WriteAllText(Path.Combine(folder, "objects.yaml"), """
+                apiVersion: monitoring.coreos.com/v1
+                kind: PodMonitor
+                metadata: {name: broken}
+                spec:
+                  selector: {matchLabels: {app: broken}}
+                  podMetricsEndpoints: {port: http}
+                """);
+            result = await _validator.ValidateAsync(folder);
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("PodMonitor /broken", result.Output);
         }
         finally
         {

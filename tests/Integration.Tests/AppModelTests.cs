@@ -32,8 +32,8 @@ public sealed class AppModelTests
         Assert.Equal(("registry.example:5000", "mirror/prometheus", "v9.9.9"), (image.Registry, image.Image, image.Tag));
 
         var mounts = prometheus.Annotations.OfType<ContainerMountAnnotation>().ToDictionary(m => m.Target);
-        Assert.Equal(Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), mounts["/etc/prometheus/prometheus.yml"].Source);
-        Assert.Equal(Path.Combine(Repository.PrometheusConfig, "rules"), mounts["/etc/prometheus/rules"].Source);
+        Assert.Equal(Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), mounts[PrometheusResource.ConfigFile].Source);
+        Assert.Equal(Path.Combine(Repository.PrometheusConfig, "rules"), mounts[PrometheusResource.RulesDirectory].Source);
         Assert.True(mounts.ContainsKey(PrometheusResource.TargetsDirectory));
         Assert.All(mounts.Values, m => Assert.True(m.IsReadOnly, $"{m.Target} is read-only"));
         Assert.True(prometheus.TryGetAnnotationsOfType<WaitAnnotation>(out var waits));

@@ -1,6 +1,7 @@
 // Reads rendered Kubernetes objects (a YAML stream) on standard input and validates each against the Kubernetes
-// API's OpenAPI schema with kubernetes-models. Prints one line per invalid object and exits 1 if any; otherwise
-// prints how many objects were valid.
+// API's OpenAPI schema with kubernetes-models, and the Prometheus Operator's objects (monitoring.coreos.com)
+// against the Operator's published CRD schemas with @kubernetes-models/prometheus-operator. Prints one line per
+// invalid object and exits 1 if any; otherwise prints how many objects were valid.
 import { parseAllDocuments } from "yaml";
 
 let input = "";
@@ -14,7 +15,9 @@ for (const document of parseAllDocuments(input)) {
   const name = `${object.kind ?? "?"} ${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? "?"}`;
   let models;
   try {
-    models = await import(`kubernetes-models/${object.apiVersion}`);
+    models = object.apiVersion?.startsWith("monitoring.coreos.com/")
+      ? await import(`@kubernetes-models/prometheus-operator/${object.apiVersion}`)
+      : await import(`kubernetes-models/${object.apiVersion}`);
   } catch {
     failures.push(`${name}: no schema for apiVersion ${object.apiVersion}`);
     continue;

@@ -1,6 +1,7 @@
 using CloudApp.AppHost;
 using CloudApp.AppHost.Grafana;
 using CloudApp.AppHost.Kubernetes;
+using CloudApp.AppHost.Lab;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,6 +16,7 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
     .WithReplicas(builder.Configuration.GetValue("ComputeApi:Replicas", 2))
     .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthPath)
     .WithPublishedImage(images.ComputeApi, builder.Configuration["ComputeApi:Registry"])
+    .WithLabCommands(Path.Combine(deploy, "prometheus", "prometheus.yml"))
     .WithKubernetes(k =>
     {
         k.Component = "api";
@@ -28,7 +30,8 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
         k.Scrape = new(ServiceDefaultsExtensions.MetricsPath, ScrapeVia.Pod);
     });
 
-var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, images.ConfigReloader, Path.Combine(deploy, "alertmanager", "alertmanager.yml"));
+var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, images.ConfigReloader, Path.Combine(deploy, "alertmanager", "alertmanager.yml"))
+    .WithLabCommands();
 
 // Host metrics (the lab's cpu, memory, disk and bandwidth rates): of this machine locally, of every node in a cluster.
 var nodeExporter = builder.AddNodeExporter("node-exporter", images.NodeExporter);
@@ -42,6 +45,7 @@ if (builder.ExecutionContext.IsPublishMode)
 var prometheus = builder.AddPrometheus("prometheus", images.Prometheus, Path.Combine(deploy, "prometheus"))
     .WithUrlForEndpoint("http", _ => new() { Url = builder.Configuration["Prometheus:TargetsPath"] ?? "/targets", DisplayText = "Targets" })
     .WithReplicaTargets(computeapi)
+    .WithLabCommands()
     .WaitFor(computeapi)
     .WaitFor(alertmanager)
     .WaitFor(nodeExporter);

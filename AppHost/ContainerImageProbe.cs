@@ -15,8 +15,7 @@ internal static class ContainerImageProbe
 
     public static async Task<Result> CheckAsync(IConfiguration configuration, ImageReference image, TimeSpan pullTimeout)
     {
-        // The same runtime DCP drives (Aspire reads the same setting).
-        var runtime = configuration["ASPIRE_CONTAINER_RUNTIME"] ?? configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"] ?? "docker";
+        var runtime = Runtime(configuration);
         var reference = image.ToString();
         try
         {
@@ -36,10 +35,15 @@ internal static class ContainerImageProbe
         }
     }
 
+    /// <summary>The container runtime DCP drives (Aspire reads the same setting).</summary>
+    public static string Runtime(IConfiguration configuration) =>
+        configuration["ASPIRE_CONTAINER_RUNTIME"] ?? configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"] ?? "docker";
+
     private static string? LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
 
-    private static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, TimeSpan timeout)
+    /// <summary>Runs a program to its end within <paramref name="timeout"/>: its exit code and standard error.</summary>
+    public static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         try

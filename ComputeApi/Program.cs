@@ -17,6 +17,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestTimeouts();
 
+app.MapFaultsApi();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapKernelsApi();

@@ -33,7 +33,7 @@ public static class AlertmanagerResourceBuilderExtensions
                 k.Component = "alerting";
                 k.ProvidedByOperatorStack = true;
                 k.Resources = new("50m", "250m", "64Mi", "256Mi");
-                k.WritableDirectories["/alertmanager"] = "256Mi"; // silences and notification log
+                k.WritableDirectories[AlertmanagerResource.StorageDirectory] = "256Mi"; // silences and notification log
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
                 k.Service = new(Port: AlertmanagerResource.Port);
                 k.Scrape = new("/metrics", ScrapeVia.Service);
@@ -41,7 +41,10 @@ public static class AlertmanagerResourceBuilderExtensions
                 k.ConfigReloader = new(configReloader, "/-/reload");
                 k.ExternalUrlFlag = "--web.external-url";
             });
-        // Links in notifications lead to the UI on the host.
-        return builder.ExecutionContext.IsRunMode ? alertmanager.WithArgs($"--web.external-url=http://localhost:{AlertmanagerResource.Port}/") : alertmanager;
+        // Links in notifications lead to the UI on the host; silences and the notification log outlive the container.
+        return builder.ExecutionContext.IsRunMode
+            ? alertmanager.WithArgs($"--web.external-url=http://localhost:{AlertmanagerResource.Port}/")
+                .WithVolume(VolumeNameGenerator.Generate(alertmanager, "data"), AlertmanagerResource.StorageDirectory)
+            : alertmanager;
     }
 }

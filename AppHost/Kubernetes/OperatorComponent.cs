@@ -35,7 +35,7 @@ public static class OperatorComponent
         System.IO.Directory.CreateDirectory(Path.Combine(directory, DashboardsFolder));
 
         var prometheus = model.Resources.OfType<PrometheusResource>().Single();
-        var (interval, timeout) = ScrapeTimings(MountSource(prometheus, PrometheusResource.ConfigFile));
+        var (interval, timeout) = PrometheusResource.ScrapeTimings(MountSource(prometheus, PrometheusResource.ConfigFile));
         var labels = new Dictionary<string, string>
         {
             ["app.kubernetes.io/part-of"] = settings.PartOf,
@@ -137,18 +137,6 @@ public static class OperatorComponent
             "kind", "PrometheusRule",
             "metadata", new YamlMappingNode("name", name, "namespace", settings.Namespace, "labels", Labels(labels)),
             "spec", new YamlMappingNode("groups", groups));
-    }
-
-    /// <summary>The scrape interval and timeout of the Kubernetes configuration, so both ways of running scrape alike.</summary>
-    private static (string Interval, string Timeout) ScrapeTimings(string configFile)
-    {
-        var stream = new YamlStream();
-        using (var reader = new StringReader(File.ReadAllText(configFile)))
-        {
-            stream.Load(reader);
-        }
-        var global = (YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)[new YamlScalarNode("global")];
-        return (global[new YamlScalarNode("scrape_interval")].ToString(), global[new YamlScalarNode("scrape_timeout")].ToString());
     }
 
     private static string MountSource(IResource resource, string target) =>

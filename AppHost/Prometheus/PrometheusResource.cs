@@ -1,3 +1,5 @@
+using YamlDotNet.RepresentationModel;
+
 namespace CloudApp.AppHost.Prometheus;
 
 /// <summary>A Prometheus server run from a container image, configured from files under deploy/prometheus.</summary>
@@ -15,6 +17,9 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     /// <summary>Where the rules folder is mounted; the configuration loads every file of it.</summary>
     public const string RulesDirectory = "/etc/prometheus/rules";
 
+    /// <summary>The TSDB's folder: a named volume in local runs, an emptyDir or a claim in Kubernetes.</summary>
+    public const string DataDirectory = "/prometheus";
+
     /// <summary>Where the file-based service discovery reads its target lists inside the container.</summary>
     public const string TargetsDirectory = "/etc/prometheus/targets";
 
@@ -29,9 +34,21 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     /// </summary>
     public static IReadOnlyList<string> Arguments { get; } =
     [
-        $"--config.file={ConfigFile}", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=2d",
+        $"--config.file={ConfigFile}", $"--storage.tsdb.path={DataDirectory}", "--storage.tsdb.retention.time=2d",
         "--enable-feature=extra-scrape-metrics,auto-reload-config", $"--config.auto-reload-interval={AutoReloadInterval.TotalSeconds:0}s",
     ];
+
+    /// <summary>The global scrape interval and timeout of a configuration file, as written there (<c>15s</c>, <c>10s</c>).</summary>
+    public static (string Interval, string Timeout) ScrapeTimings(string configFile)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StringReader(File.ReadAllText(configFile)))
+        {
+            stream.Load(reader);
+        }
+        var global = (YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)[new YamlScalarNode("global")];
+        return (global[new YamlScalarNode("scrape_interval")].ToString(), global[new YamlScalarNode("scrape_timeout")].ToString());
+    }
 
     private EndpointReference? _httpEndpoint;
 

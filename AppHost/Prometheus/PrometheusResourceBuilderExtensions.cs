@@ -33,7 +33,7 @@ public static class PrometheusResourceBuilderExtensions
                 k.Component = "monitoring";
                 k.ProvidedByOperatorStack = true;
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
-                k.WritableDirectories["/prometheus"] = "4Gi";
+                k.WritableDirectories[PrometheusResource.DataDirectory] = "4Gi";
                 // After a restart on kept data (the production volume; the base's emptyDir after a container restart)
                 // Prometheus replays its write-ahead log before it is ready. bench/wal-replay.sh measured about 4.5 M
                 // samples/s on two cores; the WAL holds up to 3 hours, at 15 s that is 720 samples per series, and
@@ -49,8 +49,11 @@ public static class PrometheusResourceBuilderExtensions
                 k.ApiAccess = KubernetesApiAccess.Discovery;
                 k.ExternalUrlFlag = "--web.external-url";
             });
-        // Links in alerts (their generator URL) lead to the UI on the host.
-        return builder.ExecutionContext.IsRunMode ? prometheus.WithArgs($"--web.external-url=http://localhost:{PrometheusResource.Port}/") : prometheus;
+        // Links in alerts (their generator URL) lead to the UI on the host; the TSDB outlives the container.
+        return builder.ExecutionContext.IsRunMode
+            ? prometheus.WithArgs($"--web.external-url=http://localhost:{PrometheusResource.Port}/")
+                .WithVolume(VolumeNameGenerator.Generate(prometheus, "data"), PrometheusResource.DataDirectory)
+            : prometheus;
     }
 
     /// <summary>

@@ -78,7 +78,8 @@ internal sealed partial class ReplicaTargetsWriter(
         [.. _targets.OrderBy(t => t.Key, StringComparer.Ordinal)
             .Select(t => new TargetGroup([t.Value], new Dictionary<string, string> { ["replica"] = t.Key }))];
 
-    private static int? ListeningPort(CustomResourceSnapshot snapshot)
+    /// <summary>The port a replica listens on, from the ASPNETCORE_URLS DCP gave it.</summary>
+    internal static int? ListeningPort(CustomResourceSnapshot snapshot)
     {
         var urls = snapshot.EnvironmentVariables.FirstOrDefault(v => v.Name == "ASPNETCORE_URLS")?.Value;
         foreach (var url in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))

@@ -1,9 +1,12 @@
 using Microsoft.Playwright;
 
 // Captures the pages that prove the stack works, with Debian's Chromium driven by Playwright.
-// Input comes from the environment (capture.sh sets it): where each page is and where the PNGs go.
+// Input comes from the environment (capture.sh sets it): where each page is and where the PNGs go. With the argument
+// "console" it captures the dashboard as the lab's console instead: Prometheus' live state while one replica's
+// /metrics is slowed (capture.sh slows it first), and that replica's commands.
 var output = Required("SCREENSHOTS_DIR");
 var dashboardLogin = Required("ASPIRE_LOGIN_URL");
+
 var prometheus = Required("PROMETHEUS_URL").TrimEnd('/');
 // Where the targets page is for the image in use: /targets in the official image's UI, the HTTP API in the
 // stand-in built from Debian's package, which has no web UI (and so no graph page either).
@@ -21,6 +24,12 @@ await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeL
     Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic"],
 });
+if (args is ["console"])
+{
+    await CaptureConsoleAsync(browser, Required("COMPUTEAPI_REPLICA"));
+    return;
+}
+
 var context = await browser.NewContextAsync(new BrowserNewContextOptions
 {
     ViewportSize = new ViewportSize { Width = 1600, Height = 900 },
@@ -59,6 +68,28 @@ if (!string.IsNullOrEmpty(grafana))
 else
 {
     Console.WriteLine("GRAFANA_URL not set: no Grafana in this run, no Grafana screenshot.");
+}
+
+// The resources page with Prometheus' details open (its state Degraded, targets up, alerts firing) and a replica's
+// Commands menu unfolded.
+async Task CaptureConsoleAsync(IBrowser browser, string replica)
+{
+    // Wider than the other pages: the details pane beside the table, the menu over neither's values.
+    var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1800, Height = 900 }, ColorScheme = ColorScheme.Light });
+    var page = await context.NewPageAsync();
+    await page.GotoAsync(dashboardLogin, new PageGotoOptions { WaitUntil = WaitUntilState.NetworkIdle, Timeout = 60_000 });
+    var prometheusRow = page.GetByText("prometheus", new() { Exact = true }).First;
+    await prometheusRow.WaitForAsync();
+    await prometheusRow.ClickAsync();
+    await page.GetByText("Running (Degraded)").First.WaitForAsync(new() { Timeout = 90_000 });
+    await page.GetByText("Targets up").First.WaitForAsync();
+    await page.GetByRole(AriaRole.Row).Filter(new() { HasText = replica }).GetByRole(AriaRole.Button, new() { Name = "Actions" }).ClickAsync();
+    // The menus of every row are in the page; the open one is the visible one.
+    await page.Locator("fluent-menu-item:visible", new() { HasText = "Commands" }).First.HoverAsync();
+    await page.Locator("fluent-menu-item:visible", new() { HasText = "Slow /metrics" }).First.WaitForAsync();
+    await page.WaitForTimeoutAsync(1_000);
+    await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(output, "aspire-console.png") });
+    Console.WriteLine("captured aspire-console.png");
 }
 
 async Task Capture(string file, string url, Func<IPage, Task> ready, bool fullPage = false)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in docs/images/ from a live run: starts the stack (the AppHost, as run.sh
-# does), sends some load, and captures with headless Chromium the Aspire dashboard (resources, and a graph
-# of the compute instruments), the Prometheus targets and a graph where its image has a web UI, the
+# does), sends some load, and captures with headless Chromium the Aspire dashboard (resources, a graph of the
+# compute instruments, and the lab's console: a replica's commands and Prometheus' live state), the Prometheus targets and a graph where its image has a web UI, the
 # ComputeApi's /metrics and, where Grafana runs, its dashboard. Then it kills one replica and records the
 # targets and the alert as Prometheus and Alertmanager report them (docs/images/stack-after-a-replica-died.txt).
 set -euo pipefail
@@ -81,6 +81,16 @@ PROMETHEUS_TARGETS_PATH=${Prometheus__TargetsPath:-/targets} COMPUTEAPI_URL=$com
 COMPUTEAPI_REPLICA=$first_replica \
   dotnet run --project docs/screenshots -c Release --no-build
 say "screenshots written to docs/images/"
+
+# The dashboard as the lab's console: one replica's /metrics slowed from its Commands menu (here with the CLI), and
+# Prometheus Degraded with its live target count; then the fault is cleared.
+dotnet tool restore >/dev/null || dotnet tool restore >/dev/null
+aspire_resource() { NO_COLOR=1 dotnet aspire resource "$@" --apphost AppHost/AppHost.csproj --nologo >/dev/null; }
+aspire_resource "$first_replica" slow-metrics
+SCREENSHOTS_DIR=$root/docs/images ASPIRE_LOGIN_URL=$login PROMETHEUS_URL=$prometheus COMPUTEAPI_URL=$computeapi \
+COMPUTEAPI_REPLICA=$first_replica \
+  dotnet run --project docs/screenshots -c Release --no-build -- console
+aspire_resource "$first_replica" restore-metrics
 
 # The lab's failure, on purpose: the last replica is killed; Prometheus keeps its target, shows it down with the
 # error, and ComputeApiTargetDown reaches Alertmanager. Recorded as the tools print it (Prometheus' API, amtool).

@@ -3,6 +3,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using CloudApp.AppHost.Alertmanager;
 using CloudApp.AppHost.Grafana;
 using CloudApp.AppHost.Prometheus;
 using CloudApp.Integration.Tests.Support;
@@ -35,7 +36,12 @@ public sealed class AppModelTests
         Assert.Equal(Path.Combine(Repository.PrometheusConfig, "prometheus.yml"), mounts[PrometheusResource.ConfigFile].Source);
         Assert.Equal(Path.Combine(Repository.PrometheusConfig, "rules"), mounts[PrometheusResource.RulesDirectory].Source);
         Assert.True(mounts.ContainsKey(PrometheusResource.TargetsDirectory));
-        Assert.All(mounts.Values, m => Assert.True(m.IsReadOnly, $"{m.Target} is read-only"));
+        Assert.All(mounts.Values.Where(m => m.Type == ContainerMountType.BindMount), m => Assert.True(m.IsReadOnly, $"{m.Target} is read-only"));
+        // The TSDB on a named volume of its own, which outlives the container.
+        var data = mounts[PrometheusResource.DataDirectory];
+        Assert.Equal(ContainerMountType.Volume, data.Type);
+        Assert.False(data.IsReadOnly);
+        Assert.EndsWith("-prometheus-data", data.Source);
         Assert.True(prometheus.TryGetAnnotationsOfType<WaitAnnotation>(out var waits));
         Assert.Contains(waits, w => w.Resource.Name == "computeapi");
     }
@@ -78,8 +84,12 @@ public sealed class AppModelTests
         var resources = await BuildModelAsync("--Grafana:Enabled=false");
 
         var alertmanager = resources.Single(r => r.Name == "alertmanager");
-        var config = Assert.Single(alertmanager.Annotations.OfType<ContainerMountAnnotation>());
-        Assert.Equal((Repository.AlertmanagerConfig, "/etc/alertmanager/alertmanager.yml", true), (config.Source, config.Target, config.IsReadOnly));
+        var config = Assert.Single(alertmanager.Annotations.OfType<ContainerMountAnnotation>(), m => m.Type == ContainerMountType.BindMount);
+        Assert.Equal((Repository.AlertmanagerConfig, AlertmanagerResource.ConfigFile, true), (config.Source, config.Target, config.IsReadOnly));
+        // Silences and the notification log on a named volume of their own.
+        var storage = Assert.Single(alertmanager.Annotations.OfType<ContainerMountAnnotation>(), m => m.Type == ContainerMountType.Volume);
+        Assert.Equal(AlertmanagerResource.StorageDirectory, storage.Target);
+        Assert.EndsWith("-alertmanager-data", storage.Source);
         Assert.Equal(Repository.Images.Alertmanager.Image, alertmanager.Annotations.OfType<ContainerImageAnnotation>().Single().Image);
 
         var nodeExporter = resources.Single(r => r.Name == "node-exporter");

@@ -145,6 +145,22 @@ public sealed class LabConsoleTests
             var refused = await CliAsync(["resource", replica, "generate-load", "--rate", "0"]);
             Assert.NotEqual(0, refused.ExitCode);
             Assert.Contains("rate must be a whole number from 1 to 50", refused.Output + refused.Error);
+
+            // Every other command as a user types it; each prints what it did.
+            foreach (var (resource, command, arguments, printed) in new (string, string, string[], string)[]
+            {
+                (replica, "slow-metrics", ["--seconds", "7"], "/metrics answers after 7 s"),
+                (replica, "restore-metrics", [], "/metrics answers at once again"),
+                ("prometheus", "reload-configuration", [], "Configuration and rules reloaded"),
+                ("alertmanager", "send-test-alert", [], "CloudAppTestAlert (severity info) sent"),
+                ("alertmanager", "silence-alert", ["--alertname", "CloudAppTestAlert", "--duration", "10m"], "CloudAppTestAlert silenced until"),
+                (replica, "kill-replica", [], "killed pid"),
+            })
+            {
+                var run = await CliAsync(["resource", resource, command, .. arguments]);
+                Assert.True(run.ExitCode == 0, $"{command}: {run}");
+                Assert.Contains(printed, run.Output);
+            }
         }
         finally
         {

@@ -1,5 +1,3 @@
-using CliWrap;
-using CliWrap.Buffered;
 using Microsoft.Extensions.Configuration;
 
 namespace CloudApp.AppHost;
@@ -19,12 +17,12 @@ internal static class ContainerImageProbe
         var reference = image.ToString();
         try
         {
-            var inspect = await RunAsync(runtime, ["image", "inspect", "--format", "{{.Id}}", reference], TimeSpan.FromSeconds(30));
+            var inspect = await ExternalProgram.RunAsync(runtime, ["image", "inspect", "--format", "{{.Id}}", reference], TimeSpan.FromSeconds(30));
             if (inspect.ExitCode == 0)
             {
                 return new(true, "present locally");
             }
-            var pull = await RunAsync(runtime, ["pull", reference], pullTimeout);
+            var pull = await ExternalProgram.RunAsync(runtime, ["pull", reference], pullTimeout);
             return pull.ExitCode == 0
                 ? new(true, "pulled")
                 : new(false, LastLine(pull.Error) ?? $"'{runtime} pull {reference}' failed");
@@ -41,20 +39,4 @@ internal static class ContainerImageProbe
 
     private static string? LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-
-    /// <summary>Runs a program to its end within <paramref name="timeout"/>: its exit code and standard error.</summary>
-    public static async Task<(int ExitCode, string Error)> RunAsync(string fileName, string[] arguments, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            var result = await Cli.Wrap(fileName).WithArguments(arguments).WithValidation(CommandResultValidation.None)
-                .ExecuteBufferedAsync(cts.Token);
-            return (result.ExitCode, result.StandardError);
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            throw new TimeoutException($"'{fileName} {string.Join(' ', arguments)}' did not finish within {timeout.TotalSeconds:0} s");
-        }
-    }
 }

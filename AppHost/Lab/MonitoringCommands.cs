@@ -104,7 +104,7 @@ internal static class MonitoringCommands
 
         // SIGHUP, as `kill -HUP` would: no lifecycle API needs to be opened for it.
         var runtime = ContainerImageProbe.Runtime(context.Services.GetRequiredService<IConfiguration>());
-        var signal = await ContainerImageProbe.RunAsync(runtime, ["kill", "--signal", "HUP", container], TimeSpan.FromSeconds(30));
+        var signal = await ExternalProgram.RunAsync(runtime, ["kill", "--signal", "HUP", container], TimeSpan.FromSeconds(30));
         if (signal.ExitCode != 0) return CommandResults.Failure($"{runtime} kill --signal HUP failed: {signal.Error.Trim()}");
 
         for (var waited = TimeSpan.Zero; waited < TimeSpan.FromSeconds(15); waited += TimeSpan.FromMilliseconds(250))

@@ -1,36 +1,18 @@
 using System.Diagnostics;
-using CliWrap;
-using CliWrap.Buffered;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace CloudApp.Bench;
 
-/// <summary>Other programs the benchmarks run: reference tools, and the services under test.</summary>
+/// <summary>
+/// What the benchmarks need around other programs (reference tools, run with <see cref="ExternalProgram"/>, and the
+/// services under test, see <see cref="Service"/>).
+/// </summary>
 public static class External
 {
-    public sealed record Result(int ExitCode, string Output, string Error, double Seconds);
-
-    /// <summary>Runs a program to completion; fails on a non-zero exit, and kills it past <paramref name="timeout"/> (10 minutes).</summary>
-    public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments,
-        IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(10));
-        var result = await Cli.Wrap(fileName)
-            .WithArguments(arguments)
-            .WithEnvironmentVariables(variables =>
-            {
-                foreach (var (key, value) in environment ?? new Dictionary<string, string?>()) variables.Set(key, value);
-            })
-            .WithValidation(CommandResultValidation.None)
-            .ExecuteBufferedAsync(cts.Token);
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed ({result.ExitCode}): {result.StandardError}");
-        }
-        return new Result(result.ExitCode, result.StandardOutput, result.StandardError, result.RunTime.TotalSeconds);
-    }
+    /// <summary>How long a reference tool may run.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     public static int FreePort()
     {

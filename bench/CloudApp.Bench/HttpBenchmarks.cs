@@ -74,7 +74,7 @@ public sealed partial class HttpBenchmarks(Settings settings, TextWriter log)
 
     private async Task<WrkResult> RunWrkAsync(string url, bool warmUp)
     {
-        var wrk = await External.RunAsync("wrk", [.. WrkArguments(warmUp), url]);
+        var wrk = (await ExternalProgram.RunAsync("wrk", [.. WrkArguments(warmUp), url], External.Timeout)).EnsureSuccess();
         var rps = double.Parse(RequestsPerSecond().Match(wrk.Output).Groups[1].Value, CultureInfo.InvariantCulture);
         var p99 = Duration(P99Line().Match(wrk.Output));
         var errors = Non2xx().Match(wrk.Output) is { Success: true } n ? long.Parse(n.Groups[1].Value, CultureInfo.InvariantCulture) : 0;

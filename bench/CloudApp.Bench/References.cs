@@ -20,7 +20,7 @@ public static class References
     /// <summary>pi(n) by primesieve: its own timing, and the count.</summary>
     public static async Task<Timed> PrimesieveAsync(long n)
     {
-        var run = await External.RunAsync("primesieve", [n.ToString(CultureInfo.InvariantCulture), "--threads=1", "--time", "--no-status"]);
+        var run = (await ExternalProgram.RunAsync("primesieve", [n.ToString(CultureInfo.InvariantCulture), "--threads=1", "--time", "--no-status"], External.Timeout)).EnsureSuccess();
         return new Timed(Field(run.Output, "Seconds:"), Field(run.Output, "Primes:"));
     }
 
@@ -63,9 +63,9 @@ public static class References
     private static async Task<JsonElement> NumpyDgemmAsync(MatMulInputs inputs, int runs, string? coreType)
     {
         var environment = new Dictionary<string, string?>(NumpyEnvironment) { ["OPENBLAS_CORETYPE"] = coreType };
-        var numpy = await External.RunAsync(Python,
+        var numpy = (await ExternalProgram.RunAsync(Python,
             ["-c", NumpyDgemm, inputs.A, inputs.B, inputs.N.ToString(CultureInfo.InvariantCulture), runs.ToString(CultureInfo.InvariantCulture)],
-            environment);
+            External.Timeout, environment)).EnsureSuccess();
         return JsonSerializer.Deserialize<JsonElement>(numpy.Output);
     }
 
@@ -99,8 +99,8 @@ public static class References
     /// <summary>SHA-256 throughput of <c>openssl speed -evp sha256</c> on 1 MiB blocks, in bytes per second.</summary>
     public static async Task<double> OpensslSpeedAsync(int seconds)
     {
-        var run = await External.RunAsync("openssl",
-            ["speed", "-evp", "sha256", "-bytes", "1048576", "-seconds", seconds.ToString(CultureInfo.InvariantCulture), "-mr"]);
+        var run = (await ExternalProgram.RunAsync("openssl",
+            ["speed", "-evp", "sha256", "-bytes", "1048576", "-seconds", seconds.ToString(CultureInfo.InvariantCulture), "-mr"], External.Timeout)).EnsureSuccess();
         // Machine-readable result: "+F:<n>:sha256:<bytes per second>".
         var line = run.Output.Split('\n').Single(l => l.StartsWith("+F:", StringComparison.Ordinal));
         return double.Parse(line[(line.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);

@@ -25,7 +25,7 @@ public class OptimizedBuildTests
     {
         var result = await ExternalProgram.RunAsync("dotnet",
             ["msbuild", Path.Combine("ComputeApi", "ComputeApi.csproj"), "-getProperty:Optimize", $"-p:Configuration={configuration}"],
-            TimeSpan.FromMinutes(2));
+            TimeSpan.FromMinutes(2), workingDirectory: RepositoryRoot.Path);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("true", result.Output.Trim());

@@ -60,6 +60,13 @@ public sealed class KubernetesWorkload
     public const string ExternalUrlVariable = "EXTERNAL_URL";
 
     /// <summary>
+    /// Arguments an overlay sets by name, flag to environment variable: <c>--flag=value</c> is published as
+    /// <c>--flag=$(VARIABLE)</c> with <c>VARIABLE=value</c> in the container's environment, which a patch of that one
+    /// entry replaces (a patch of the argument list would depend on each argument's position).
+    /// </summary>
+    public SortedDictionary<string, string> ArgumentSettings { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// Part of the monitoring stack that a cluster running the Prometheus Operator brings itself (Prometheus,
     /// Alertmanager, Grafana, kube-state-metrics): the Operator component removes it (see <see cref="OperatorComponent"/>).
     /// </summary>

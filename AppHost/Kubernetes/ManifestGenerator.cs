@@ -74,6 +74,13 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
                 environment.Add(new V1EnvVar { Name = KubernetesWorkload.ExternalUrlVariable, Value = $"http://{resource.Name}.{PodNamespaceReference}.svc:{exposure.Port}/" });
                 arguments.Add($"{externalUrlFlag}=$({KubernetesWorkload.ExternalUrlVariable})");
             }
+            foreach (var (flag, variable) in workload.ArgumentSettings)
+            {
+                var index = arguments.FindIndex(a => a.StartsWith(flag + "=", StringComparison.Ordinal));
+                if (index < 0) throw new InvalidOperationException($"'{resource.Name}' has no argument {flag} to publish as {variable}.");
+                environment.Add(new V1EnvVar { Name = variable, Value = arguments[index][(flag.Length + 1)..] });
+                arguments[index] = $"{flag}=$({variable})";
+            }
             // $(VAR) in a value or an argument is expanded by the kubelet from the variables defined before it: the pod's
             // namespace first, for whatever names it (an overlay may move the install to another namespace).
             if (environment.Any(e => e.Value?.Contains(PodNamespaceReference, StringComparison.Ordinal) == true)

@@ -34,6 +34,7 @@ public static class PrometheusResourceBuilderExtensions
                 k.ProvidedByOperatorStack = true;
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories[PrometheusResource.DataDirectory] = "4Gi";
+                k.ArgumentSettings["--storage.tsdb.retention.time"] = "RETENTION_TIME"; // production keeps 15 days
                 // After a restart on kept data (the production volume; the base's emptyDir after a container restart)
                 // Prometheus replays its write-ahead log before it is ready. bench/wal-replay.sh measured about 4.5 M
                 // samples/s on two cores; the WAL holds up to 3 hours, at 15 s that is 720 samples per series, and

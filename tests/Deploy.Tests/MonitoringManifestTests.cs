@@ -56,6 +56,10 @@ public sealed class MonitoringManifestTests
         Assert.True(startup.PeriodSeconds * startup.FailureThreshold >= 900, $"startup budget {startup.PeriodSeconds * startup.FailureThreshold} s");
         Assert.Equal("/-/ready", startup.HttpGet.Path);
         Assert.True(pod.TerminationGracePeriodSeconds >= 600);
+
+        // Retention is a setting an overlay replaces by name: the argument reads it from the environment.
+        Assert.Contains("--storage.tsdb.retention.time=$(RETENTION_TIME)", pod.Containers[0].Args);
+        Assert.Matches(@"^\d+[smhdwy]$", pod.Containers[0].Env.Single(e => e.Name == "RETENTION_TIME").Value);
     }
 
     [Fact]

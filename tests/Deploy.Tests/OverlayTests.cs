@@ -58,7 +58,9 @@ public sealed class OverlayTests
         Assert.Equal(prometheus.Metadata.NamespaceProperty, claim.Metadata.NamespaceProperty);
         Assert.Equal("Recreate", prometheus.Spec.Strategy.Type);
         Assert.Contains(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.size=", StringComparison.Ordinal));
-        Assert.Single(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.time=", StringComparison.Ordinal));
+        // Retention set by name (the base's RETENTION_TIME), not by the argument's position.
+        Assert.Equal("--storage.tsdb.retention.time=$(RETENTION_TIME)", Assert.Single(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.time=", StringComparison.Ordinal)));
+        Assert.Equal("15d", Assert.Single(pod.Containers[0].Env, e => e.Name == "RETENTION_TIME").Value);
 
         // Silences and the notification log survive a new pod, not only a container restart.
         var alertmanager = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "alertmanager");

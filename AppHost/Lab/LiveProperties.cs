@@ -53,6 +53,7 @@ internal static partial class LiveProperties
                 using var http = new HttpClient { BaseAddress = new Uri(url!), Timeout = TimeSpan.FromSeconds(4) };
                 using var timer = new PeriodicTimer(Interval);
                 string? lastFailure = null;
+                IReadOnlyList<(string Name, string DisplayName, string Value)>? published = null;
                 do
                 {
                     try
@@ -60,6 +61,9 @@ internal static partial class LiveProperties
                         var reading = await read(http, stoppingToken);
                         latest.Reading = reading;
                         lastFailure = null;
+                        // An update only when something changed: each one goes to every dashboard watching.
+                        if (published is not null && published.SequenceEqual(reading.Properties)) continue;
+                        published = reading.Properties;
                         await notifications.PublishUpdateAsync(resource, s => s with
                         {
                             Properties =

@@ -2,6 +2,7 @@ using CloudApp.AppHost;
 using CloudApp.AppHost.Grafana;
 using CloudApp.AppHost.Kubernetes;
 using CloudApp.AppHost.Lab;
+using CloudApp.AppHost.Prometheus;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -68,7 +69,8 @@ else
     });
 }
 
-builder.AddKubernetesPublishing(new ManifestSettings(Namespace: "cloudapp", PartOf: "cloudapp", ManagedBy: "cloudapp-apphost"),
+builder.AddKubernetesPublishing(new ManifestSettings(Namespace: "cloudapp", PartOf: "cloudapp", ManagedBy: "cloudapp-apphost",
+        RunbookUrl: RunbookLinks.From(builder.Configuration[RunbookLinks.Setting])),
     defaultOutput: Path.Combine(deploy, "k8s"));
 
 builder.Build().Run();

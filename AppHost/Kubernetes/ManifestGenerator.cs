@@ -1,10 +1,14 @@
+using CloudApp.AppHost.Prometheus;
 using k8s;
 using k8s.Models;
 
 namespace CloudApp.AppHost.Kubernetes;
 
-/// <summary>Settings that are not part of the app model: where and under which names things go.</summary>
-public sealed record ManifestSettings(string Namespace, string PartOf, string ManagedBy);
+/// <summary>
+/// Settings that are not part of the app model: where and under which names things go, and where the published
+/// alerts' runbook links point (null: the project's own runbook, as the rule files link it).
+/// </summary>
+public sealed record ManifestSettings(string Namespace, string PartOf, string ManagedBy, Uri? RunbookUrl = null);
 
 /// <summary>One generated file: its name and the objects in it, in order.</summary>
 public sealed record ManifestFile(string Name, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects);
@@ -66,6 +70,13 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
             });
 
             var configMaps = ConfigMaps.Of(resource, ns, labels);
+            foreach (var rules in configMaps.Where(c => resource is PrometheusResource && c.MountPath == PrometheusResource.RulesDirectory))
+            {
+                foreach (var file in rules.ConfigMap.Data.Keys.ToList())
+                {
+                    rules.ConfigMap.Data[file] = RunbookLinks.Rebase(rules.ConfigMap.Data[file], settings.RunbookUrl);
+                }
+            }
             var environment = await values.EnvironmentOf(resource, cancellationToken);
             var arguments = await ModelValues.ArgumentsOf(resource, cancellationToken);
             if (workload.ExternalUrlFlag is { } externalUrlFlag)

@@ -126,7 +126,7 @@ public static class OperatorComponent
     private static YamlMappingNode Rule(string file, ManifestSettings settings, Dictionary<string, string> labels)
     {
         var stream = new YamlStream();
-        using (var reader = new StringReader(File.ReadAllText(file)))
+        using (var reader = new StringReader(RunbookLinks.Rebase(File.ReadAllText(file), settings.RunbookUrl)))
         {
             stream.Load(reader);
         }

@@ -52,6 +52,43 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
+    public async Task OneSettingPointsEveryPublishedRunbookLinkAtTheTeamsOwnCopy()
+    {
+        const string runbook = "https://wiki.example.org/sre/cloudapp-runbook";
+        var output = Path.Combine(Path.GetTempPath(), $"cloudapp-k8s-runbook-{Guid.NewGuid():N}");
+        try
+        {
+            var result = await ExternalProgram.RunAsync("dotnet",
+                [Repository.AppHostAssembly, "--operation", "publish", "--step", "kubernetes", "--output-path", output, $"--Kubernetes:RunbookUrl={runbook}"],
+                TimeSpan.FromMinutes(3));
+            Assert.True(result.ExitCode == 0, result.ToString());
+
+            // The ConfigMap's rule files and the Operator's PrometheusRule objects: the same anchors, the new document.
+            var source = Links(File.ReadAllText(Repository.Path("deploy", "prometheus", "rules", "computeapi.rules.yml")));
+            Assert.NotEmpty(source);
+            foreach (var published in new[] { Path.Combine(output, "base", "config", "prometheus-rules", "computeapi.rules.yml"), Path.Combine(output, "prometheus-operator", "rules.yaml") })
+            {
+                var links = Links(File.ReadAllText(published));
+                Assert.Equal(source.Select(l => runbook + l[l.IndexOf('#', StringComparison.Ordinal)..]), links);
+            }
+
+            var refused = await ExternalProgram.RunAsync("dotnet",
+                [Repository.AppHostAssembly, "--operation", "publish", "--step", "kubernetes", "--output-path", output, "--Kubernetes:RunbookUrl=docs/runbook.md"],
+                TimeSpan.FromMinutes(3));
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("Kubernetes:RunbookUrl must be an absolute http(s) URL", refused.Output + refused.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+
+        static List<string> Links(string rules) => [.. rules.Split('\n')
+            .Select(l => l.Trim()).Where(l => l.StartsWith("runbook_url:", StringComparison.Ordinal))
+            .Select(l => l["runbook_url:".Length..].Trim().Trim('"'))];
+    }
+
+    [Fact]
     public async Task KustomizeBuildsTheCommittedBaseAsItIsAndItCarriesNoPassword()
     {
         // The committed folders themselves, as `kubectl apply -k deploy/k8s` (or a git URL) reads them: nothing to create first.

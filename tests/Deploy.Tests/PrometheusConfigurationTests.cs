@@ -98,12 +98,16 @@ public sealed class PrometheusConfigurationTests
             .ToList();
         Assert.NotEmpty(alerts);
 
-        Assert.All(alerts, r =>
+        // kube-prometheus' convention: an absolute runbook_url, one document for every alert, the alert's own anchor.
+        var links = alerts.Select(r => (Alert: Scalar(r, "alert")!,
+            Url: new Uri(Scalar((YamlMappingNode)r.Children[new YamlScalarNode("annotations")], "runbook_url")!, UriKind.Absolute))).ToList();
+        Assert.Single(links.Select(l => l.Url.GetLeftPart(UriPartial.Path)).Distinct());
+        Assert.EndsWith("/docs/runbook.md", links[0].Url.AbsolutePath, StringComparison.Ordinal);
+        Assert.All(links, l =>
         {
-            var name = Scalar(r, "alert")!;
-            var annotations = (YamlMappingNode)r.Children[new YamlScalarNode("annotations")];
-            Assert.Equal($"docs/runbook.md#{name.ToLowerInvariant()}", Scalar(annotations, "runbook"));
-            Assert.Contains(name.ToLowerInvariant(), headings);
+            Assert.Equal("https", l.Url.Scheme);
+            Assert.Equal($"#{l.Alert.ToLowerInvariant()}", l.Url.Fragment);
+            Assert.Contains(l.Alert.ToLowerInvariant(), headings);
         });
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using CloudApp.ComputeApi.Jobs;
 using CloudApp.ComputeApi.Kernels;
 using Microsoft.Extensions.Options;
 
@@ -92,16 +91,13 @@ public sealed class ComputeMetrics
             StringComparer.Ordinal);
     }
 
-    public void JobFinished(string kernel, JobOutcome outcome, TimeSpan duration)
+    /// <summary>A job that ended; <paramref name="ran"/> is null when it stopped while still waiting for a slot (no duration).</summary>
+    public void JobFinished(string kernel, JobOutcome outcome, TimeSpan? ran)
     {
         var tags = new TagList { { KernelTag, kernel }, { OutcomeTag, outcome.ToTagValue() } };
         _jobs.Add(1, tags);
-        _duration.Record(duration.TotalSeconds, tags);
+        if (ran is { } duration) _duration.Record(duration.TotalSeconds, tags);
     }
-
-    /// <summary>A job that stopped while still waiting for a slot: counted, but it never ran, so no duration.</summary>
-    public void JobAbandoned(string kernel, JobOutcome outcome) =>
-        _jobs.Add(1, new TagList { { KernelTag, kernel }, { OutcomeTag, outcome.ToTagValue() } });
 
     /// <summary>A job turned away before it ran: counts as a finished job with outcome rejected, and as a rejection.</summary>
     public void JobRejected(string kernel, RejectionReason reason)
@@ -152,6 +148,17 @@ public sealed class ComputeMetrics
     }
 }
 
+/// <summary>How a job ended: the <c>compute.outcome</c> tag.</summary>
+public enum JobOutcome
+{
+    Success,
+    Cancelled,
+    Timeout,
+    Rejected,
+    Failed,
+}
+
+/// <summary>Why a request was turned away: the <c>compute.rejection.reason</c> tag.</summary>
 public enum RejectionReason
 {
     QueueFull,

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using CloudApp.ComputeApi.Jobs;
 using CloudApp.ComputeApi.Kernels;
@@ -56,88 +57,75 @@ public static class KernelsApi
         TypedResults.Ok(catalog.Entries.Select(ToInfo).ToArray());
 
     public static Results<Ok<KernelInfo>, ProblemHttpResult> GetKernel(string kernel, KernelCatalog catalog) =>
-        catalog.Find(kernel) is { } entry ? TypedResults.Ok(ToInfo(entry)) : UnknownKernel(kernel, catalog);
+        catalog.Find(kernel) is { } entry ? TypedResults.Ok(ToInfo(entry)) : UnknownKernel(kernel, catalog.Names);
 
-    public static async Task<Results<Ok<ComputeResponse>, ValidationProblem, ProblemHttpResult>> RunKernel(
-        string kernel,
-        [FromQuery(Name = SizeParameter)] string? size,
-        KernelCatalog catalog,
-        ComputeJobRunner runner,
-        ComputeMetrics metrics,
-        IOptions<ComputeOptions> options,
-        HttpContext httpContext)
+    /// <summary>The parameters of <c>GET /api/compute/{kernel}</c>.</summary>
+    public readonly record struct ComputeRequest(
+        string Kernel,
+        [FromQuery(Name = SizeParameter)] string? Size,
+        HttpContext HttpContext);
+
+    public static async Task<Results<Ok<ComputeResponse>, ValidationProblem, ProblemHttpResult>> RunKernel([AsParameters] ComputeRequest request, ComputeJobRunner runner, IOptions<ComputeOptions> options)
     {
-        if (catalog.Find(kernel) is not { } entry)
-        {
-            metrics.Rejected(RejectionReason.UnknownKernel, kernel: null);
-            return UnknownKernel(kernel, catalog);
-        }
+        var http = request.HttpContext;
+        var deadline = http.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken ?? CancellationToken.None;
+        var result = await runner.RunAsync(request.Kernel, request.Size, http.RequestAborted, deadline);
+        return ToHttp(result, options.Value, http);
+    }
 
-        if (!TryParseSize(size, entry, out var n, out var error))
-        {
-            metrics.Rejected(RejectionReason.InvalidSize, entry.Name);
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { [SizeParameter] = [error] },
-                detail: error,
-                extensions: new Dictionary<string, object?>
-                {
-                    ["kernel"] = entry.Name,
-                    ["minimum"] = 1L,
-                    ["maximum"] = entry.MaxSize,
-                });
-        }
+    /// <summary>The one mapping of a compute result to its answer.</summary>
+    private static Results<Ok<ComputeResponse>, ValidationProblem, ProblemHttpResult> ToHttp(
+        ComputeResult result, ComputeOptions options, HttpContext http) => result switch
+    {
+        ComputeResult.Completed done => TypedResults.Ok(new ComputeResponse(done.Kernel, done.Size, done.Output.Result,
+            done.Elapsed.TotalSeconds, new WorkDone(done.Output.Work, done.WorkUnit))),
+        ComputeResult.UnknownKernel unknown => UnknownKernel(unknown.Name, unknown.Known),
+        ComputeResult.InvalidSize invalid => TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { [SizeParameter] = [invalid.Error] }, detail: invalid.Error,
+            extensions: new Dictionary<string, object?> { ["kernel"] = invalid.Kernel, ["minimum"] = 1L, ["maximum"] = invalid.Maximum }),
+        ComputeResult.QueueFull full => Busy(full, options, http),
+        ComputeResult.MemoryUnavailable memory => NoMemory(memory, options, http),
+        ComputeResult.TimedOut timedOut => TimedOut(options.RequestTimeout, timedOut.Kernel),
+        ComputeResult.Cancelled => TypedResults.Problem(statusCode: ClientClosedRequest, title: "Client closed the request",
+            detail: "The client disconnected; the job was stopped."),
+        _ => throw new UnreachableException($"No answer for {result.GetType().Name}."),
+    };
 
-        var deadline = httpContext.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken ?? CancellationToken.None;
-        var job = await runner.RunAsync(entry.Kernel, n, httpContext.RequestAborted, deadline);
+    private static ProblemHttpResult Busy(ComputeResult.QueueFull full, ComputeOptions options, HttpContext http)
+    {
+        SetRetryAfter(http, options.RetryAfter);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            type: "https://www.rfc-editor.org/rfc/rfc6585#section-4",
+            title: "Too many compute requests",
+            detail: $"All {options.EffectiveConcurrency} compute slots are busy and the queue of {options.QueueLimit} is full. "
+                + $"Retry after {options.RetryAfter.TotalSeconds:0.#} s.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["kernel"] = full.Kernel,
+                ["concurrencyLimit"] = options.EffectiveConcurrency,
+                ["queueLimit"] = options.QueueLimit,
+            });
+    }
 
-        switch (job.Outcome)
-        {
-            case JobOutcome.Success:
-                var output = job.Output!.Value;
-                return TypedResults.Ok(new ComputeResponse(entry.Name, n, output.Result, job.Elapsed.TotalSeconds,
-                    new WorkDone(output.Work, entry.Kernel.Work.Unit)));
-
-            case JobOutcome.Rejected when job.MemoryRefused is { } refused:
-                SetRetryAfter(httpContext, options.Value.RetryAfter);
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status503ServiceUnavailable,
-                    type: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
-                    title: "Not enough memory for this job",
-                    detail: $"A {entry.Name} job of size {n} needs {Mib(refused.RequiredBytes)} MiB of working memory; this replica uses "
-                        + $"{Mib(refused.UsedBytes)} MiB of the {Mib(refused.LimitBytes)} MiB it may fill ({(int)(MemoryAccounting.BudgetFraction * 100)}% of its "
-                        + "memory limit). Retry later or on another replica, or ask for a smaller size.",
-                    extensions: new Dictionary<string, object?>
-                    {
-                        ["kernel"] = entry.Name,
-                        [SizeParameter] = n,
-                        ["requiredBytes"] = refused.RequiredBytes,
-                        ["usedBytes"] = refused.UsedBytes,
-                        ["limitBytes"] = refused.LimitBytes,
-                    });
-
-            case JobOutcome.Rejected:
-                var retryAfter = options.Value.RetryAfter;
-                SetRetryAfter(httpContext, retryAfter);
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status429TooManyRequests,
-                    type: "https://www.rfc-editor.org/rfc/rfc6585#section-4",
-                    title: "Too many compute requests",
-                    detail: $"All {options.Value.EffectiveConcurrency} compute slots are busy and the queue of {options.Value.QueueLimit} is full. "
-                        + $"Retry after {retryAfter.TotalSeconds:0.#} s.",
-                    extensions: new Dictionary<string, object?>
-                    {
-                        ["kernel"] = entry.Name,
-                        ["concurrencyLimit"] = options.Value.EffectiveConcurrency,
-                        ["queueLimit"] = options.Value.QueueLimit,
-                    });
-
-            case JobOutcome.Timeout:
-                return TimedOut(options.Value.RequestTimeout, entry.Name);
-
-            default:
-                return TypedResults.Problem(statusCode: ClientClosedRequest, title: "Client closed the request",
-                    detail: "The client disconnected; the job was stopped.");
-        }
+    private static ProblemHttpResult NoMemory(ComputeResult.MemoryUnavailable memory, ComputeOptions options, HttpContext http)
+    {
+        SetRetryAfter(http, options.RetryAfter);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            type: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
+            title: "Not enough memory for this job",
+            detail: $"A {memory.Kernel} job of size {memory.Size} needs {Mib(memory.RequiredBytes)} MiB of working memory; this replica uses "
+                + $"{Mib(memory.UsedBytes)} MiB of the {Mib(memory.LimitBytes)} MiB it may fill ({(int)(MemoryAccounting.BudgetFraction * 100)}% of its "
+                + "memory limit). Retry later or on another replica, or ask for a smaller size.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["kernel"] = memory.Kernel,
+                [SizeParameter] = memory.Size,
+                ["requiredBytes"] = memory.RequiredBytes,
+                ["usedBytes"] = memory.UsedBytes,
+                ["limitBytes"] = memory.LimitBytes,
+            });
     }
 
     private static void SetRetryAfter(HttpContext httpContext, TimeSpan retryAfter) =>
@@ -158,71 +146,15 @@ public static class KernelsApi
                 ["timeoutSeconds"] = timeout.TotalSeconds,
             });
 
-    /// <summary>
-    /// Parses the size query value. Absent means the configured default, so a plain GET runs a representative
-    /// job; anything present must be a whole number from 1 to the kernel's maximum.
-    /// </summary>
-    internal static bool TryParseSize(string? raw, CatalogEntry entry, out long size, out string error)
-    {
-        size = 0;
-        error = "";
-        if (raw is null)
-        {
-            size = entry.DefaultSize;
-            return true;
-        }
-
-        var allowed = $"Allowed: a whole number from 1 to {entry.MaxSize} ({entry.Kernel.SizeMeaning}).";
-        var text = raw.Trim();
-        if (text.Length == 0)
-        {
-            error = $"The size is empty. {allowed}";
-            return false;
-        }
-
-        var negative = text[0] == '-';
-        var digits = negative ? text[1..] : text;
-        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit))
-        {
-            error = $"The size '{Shorten(raw)}' is not a whole number. {allowed}";
-            return false;
-        }
-        if (negative && digits.Any(c => c != '0'))
-        {
-            error = $"The size must be positive, not negative. {allowed}";
-            return false;
-        }
-        if (!long.TryParse(digits, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out var value))
-        {
-            error = $"The size '{Shorten(raw)}' overflows a 64-bit integer. {allowed}";
-            return false;
-        }
-        if (value == 0)
-        {
-            error = $"The size must be at least 1. {allowed}";
-            return false;
-        }
-        if (value > entry.MaxSize)
-        {
-            error = $"The size {value} is above the maximum of {entry.MaxSize} for kernel '{entry.Name}'. {allowed}";
-            return false;
-        }
-
-        size = value;
-        return true;
-    }
-
-    private static ProblemHttpResult UnknownKernel(string kernel, KernelCatalog catalog) =>
+    private static ProblemHttpResult UnknownKernel(string kernel, IReadOnlyList<string> known) =>
         TypedResults.Problem(
             statusCode: StatusCodes.Status404NotFound,
             title: "Unknown kernel",
-            detail: $"There is no kernel named '{Shorten(kernel)}'. Known kernels: {string.Join(", ", catalog.Entries.Select(e => e.Name))}.",
-            extensions: new Dictionary<string, object?> { ["kernels"] = catalog.Entries.Select(e => e.Name).ToArray() });
+            detail: $"There is no kernel named '{CatalogEntry.Shorten(kernel)}'. Known kernels: {string.Join(", ", known)}.",
+            extensions: new Dictionary<string, object?> { ["kernels"] = known });
 
     private static KernelInfo ToInfo(CatalogEntry entry) =>
         new(entry.Name, entry.Kernel.Description, entry.Kernel.SizeMeaning, entry.DefaultSize, entry.MaxSize,
             entry.Kernel.Work.Unit, $"/api/compute/{entry.Name}");
 
-    // Echoed input is cut short so an error message never grows with what the client sent.
-    private static string Shorten(string value) => value.Length <= 32 ? value : string.Concat(value.AsSpan(0, 32), "…");
 }

@@ -4,33 +4,22 @@ using Microsoft.Extensions.Options;
 
 namespace CloudApp.ComputeApi.Jobs;
 
-/// <summary>What became of one compute request that passed validation (<paramref name="MemoryRefused"/>: why a started job was rejected).</summary>
-public sealed record JobResult(JobOutcome Outcome, KernelOutput? Output, TimeSpan Elapsed, WorkingMemoryUnavailableException? MemoryRefused = null);
-
-/// <summary>How a job ended; the <c>compute.outcome</c> tag of its metrics.</summary>
-public enum JobOutcome
-{
-    Success,
-    Cancelled,
-    Timeout,
-    Rejected,
-    Failed,
-}
-
 /// <summary>
-/// Admits jobs through a concurrency limiter (at most N running, a bounded queue, oldest first) and runs each
-/// kernel on one of N dedicated, lower-priority threads, so long computations never occupy the thread pool that
-/// serves /metrics and the health probes; jobs a kernel declares quick (<see cref="IComputeKernel.InlineMaxSize"/>)
-/// run on the request's thread. Every step is recorded in <see cref="ComputeMetrics"/>.
+/// The compute path from a kernel's name and a raw size to a <see cref="ComputeResult"/>, and the one place that
+/// records it in <see cref="ComputeMetrics"/>. Admits jobs through a concurrency limiter (at most N running, a
+/// bounded queue, oldest first) and runs each kernel on one of N dedicated, lower-priority threads, so long
+/// computations never occupy the thread pool that serves /metrics and the health probes; jobs a kernel declares
+/// quick (<see cref="IComputeKernel.InlineMaxSize"/>) run on the request's thread.
 /// </summary>
 public sealed class ComputeJobRunner : IDisposable
 {
     private readonly ConcurrencyLimiter _limiter;
     private readonly KernelThreads _threads;
+    private readonly KernelCatalog _catalog;
     private readonly ComputeMetrics _metrics;
     private readonly TimeProvider _time;
 
-    public ComputeJobRunner(IOptions<ComputeOptions> options, ComputeMetrics metrics, TimeProvider time)
+    public ComputeJobRunner(IOptions<ComputeOptions> options, KernelCatalog catalog, ComputeMetrics metrics, TimeProvider time)
     {
         var slots = options.Value.EffectiveConcurrency;
         _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
@@ -41,15 +30,33 @@ public sealed class ComputeJobRunner : IDisposable
         });
         // One thread per permit: a job that holds a permit always finds its thread free.
         _threads = new KernelThreads(slots, options.Value.KernelNiceness);
+        _catalog = catalog;
         _metrics = metrics;
         _time = time;
     }
 
-    /// <param name="kernel">The kernel to run.</param>
-    /// <param name="size">A size already validated against the kernel's limits.</param>
+    /// <summary>Looks the kernel up, checks the size and runs the job.</summary>
+    /// <param name="kernel">The kernel's name, in any case.</param>
+    /// <param name="size">The size as the request gave it; null for the kernel's default.</param>
     /// <param name="aborted">Cancelled when the job must stop: the client went away or the deadline passed.</param>
     /// <param name="deadline">Cancelled only when the deadline passed, to tell a timeout from a disconnect.</param>
-    public async Task<JobResult> RunAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
+    public ValueTask<ComputeResult> RunAsync(string kernel, string? size, CancellationToken aborted, CancellationToken deadline)
+    {
+        if (_catalog.Find(kernel) is not { } entry)
+        {
+            _metrics.Rejected(RejectionReason.UnknownKernel, kernel: null);
+            return ValueTask.FromResult<ComputeResult>(new ComputeResult.UnknownKernel(kernel, _catalog.Names));
+        }
+        if (!entry.TryParseSize(size, out var n, out var error))
+        {
+            _metrics.Rejected(RejectionReason.InvalidSize, entry.Name);
+            return ValueTask.FromResult<ComputeResult>(new ComputeResult.InvalidSize(entry.Name, entry.MaxSize, error));
+        }
+        return RunAsync(entry.Kernel, n, aborted, deadline);
+    }
+
+    /// <summary>Runs a job of a size already checked against the kernel's limits.</summary>
+    public async ValueTask<ComputeResult> RunAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
     {
         var name = kernel.Name;
         _metrics.SizeRequested(name, size);
@@ -66,10 +73,8 @@ public sealed class ComputeJobRunner : IDisposable
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
-                var outcome = Classify(deadline);
                 _metrics.WaitFinished(name, _time.GetElapsedTime(waitStarted));
-                _metrics.JobAbandoned(name, outcome);
-                return new JobResult(outcome, null, TimeSpan.Zero);
+                return Stopped(name, deadline, ran: null);
             }
             finally
             {
@@ -82,7 +87,7 @@ public sealed class ComputeJobRunner : IDisposable
             if (!lease.IsAcquired)
             {
                 _metrics.JobRejected(name, RejectionReason.QueueFull);
-                return new JobResult(JobOutcome.Rejected, null, TimeSpan.Zero);
+                return new ComputeResult.QueueFull(name);
             }
             _metrics.WaitFinished(name, _time.GetElapsedTime(waitStarted));
             // The lease is held until the kernel thread is done with the job, cancelled or not.
@@ -90,7 +95,7 @@ public sealed class ComputeJobRunner : IDisposable
         }
     }
 
-    private async Task<JobResult> RunWithSlotAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
+    private async ValueTask<ComputeResult> RunWithSlotAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
     {
         var name = kernel.Name;
         _metrics.JobStarted(name);
@@ -103,19 +108,16 @@ public sealed class ComputeJobRunner : IDisposable
                 : await _threads.RunAsync(() => kernel.Run(size, context), aborted);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.JobFinished(name, JobOutcome.Success, elapsed);
-            return new JobResult(JobOutcome.Success, output, elapsed);
+            return new ComputeResult.Completed(name, size, output, kernel.Work.Unit, elapsed);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            var outcome = Classify(deadline);
-            var elapsed = _time.GetElapsedTime(started);
-            _metrics.JobFinished(name, outcome, elapsed);
-            return new JobResult(outcome, null, elapsed);
+            return Stopped(name, deadline, ran: _time.GetElapsedTime(started));
         }
         catch (WorkingMemoryUnavailableException refused)
         {
             _metrics.JobRejected(name, RejectionReason.InsufficientMemory);
-            return new JobResult(JobOutcome.Rejected, null, _time.GetElapsedTime(started), refused);
+            return new ComputeResult.MemoryUnavailable(name, size, refused.RequiredBytes, refused.UsedBytes, refused.LimitBytes);
         }
         catch
         {
@@ -128,12 +130,17 @@ public sealed class ComputeJobRunner : IDisposable
         }
     }
 
+    /// <summary>A job stopped by its deadline or by its client, while running (<paramref name="ran"/>) or still waiting.</summary>
+    private ComputeResult Stopped(string name, CancellationToken deadline, TimeSpan? ran)
+    {
+        var timedOut = deadline.IsCancellationRequested;
+        _metrics.JobFinished(name, timedOut ? JobOutcome.Timeout : JobOutcome.Cancelled, ran);
+        return timedOut ? new ComputeResult.TimedOut(name) : new ComputeResult.Cancelled(name);
+    }
+
     public void Dispose()
     {
         _limiter.Dispose();
         _threads.Dispose();
     }
-
-    private static JobOutcome Classify(CancellationToken deadline) =>
-        deadline.IsCancellationRequested ? JobOutcome.Timeout : JobOutcome.Cancelled;
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 
 namespace CloudApp.ComputeApi.Kernels;
@@ -6,6 +7,40 @@ namespace CloudApp.ComputeApi.Kernels;
 public sealed record CatalogEntry(IComputeKernel Kernel, long DefaultSize, long MaxSize)
 {
     public string Name => Kernel.Name;
+
+    /// <summary>
+    /// Parses a request's size. Absent means the configured default, so a plain GET runs a representative job;
+    /// anything present must be a whole number from 1 to <see cref="MaxSize"/>. <paramref name="error"/> says which
+    /// rule the value broke, echoing at most 32 characters of it.
+    /// </summary>
+    public bool TryParseSize(string? raw, out long size, out string error)
+    {
+        size = raw is null ? DefaultSize : 0;
+        error = "";
+        if (raw is null) return true;
+
+        var text = raw.Trim();
+        var negative = text.StartsWith('-');
+        var digits = negative ? text[1..] : text;
+        var value = 0L;
+        var problem = text.Length == 0 ? "The size is empty."
+            : digits.Length == 0 || !digits.All(char.IsAsciiDigit) ? $"The size '{Shorten(raw)}' is not a whole number."
+            : negative && digits.Any(c => c != '0') ? "The size must be positive, not negative."
+            : !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out value) ? $"The size '{Shorten(raw)}' overflows a 64-bit integer."
+            : value == 0 ? "The size must be at least 1."
+            : value > MaxSize ? $"The size {value} is above the maximum of {MaxSize} for kernel '{Name}'."
+            : null;
+        if (problem is null)
+        {
+            size = value;
+            return true;
+        }
+        error = $"{problem} Allowed: a whole number from 1 to {MaxSize} ({Kernel.SizeMeaning}).";
+        return false;
+    }
+
+    /// <summary>Echoed input is cut short so an error message never grows with what the client sent.</summary>
+    public static string Shorten(string value) => value.Length <= 32 ? value : string.Concat(value.AsSpan(0, 32), "…");
 }
 
 /// <summary>The kernels this service runs, looked up by name (case-insensitively) with their configured limits.</summary>
@@ -21,9 +56,12 @@ public sealed class KernelCatalog
             return new CatalogEntry(k, configured.DefaultSize, configured.MaxSize);
         })];
         _byName = Entries.ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
+        Names = [.. Entries.Select(e => e.Name)];
     }
 
     public IReadOnlyList<CatalogEntry> Entries { get; }
+
+    public IReadOnlyList<string> Names { get; }
 
     public CatalogEntry? Find(string name) => _byName.GetValueOrDefault(name);
 

@@ -30,7 +30,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
         var options = Options.Create(new ComputeOptions { MaxConcurrency = 1, QueueLimit = 1 });
         var limits = new TestOptionsMonitor<KernelLimits>(new PrimeCountKernel().DefaultLimits);
         _metrics = new ComputeMetrics(_meters, options, [new PrimeCountKernel()], limits);
-        _runner = new ComputeJobRunner(options, _metrics, TimeProvider.System);
+        _runner = new ComputeJobRunner(options, new KernelCatalog([new PrimeCountKernel()], limits), _metrics, TimeProvider.System);
         _jobs = Collect<long>(ComputeMetrics.JobsName);
         _duration = Collect<double>(ComputeMetrics.JobDurationName);
         _waitTime = Collect<double>(ComputeMetrics.JobWaitTimeName);
@@ -44,10 +44,11 @@ public sealed class ComputeJobRunnerTests : IDisposable
     [Fact]
     public async Task RecordsASuccessfulJobInEveryInstrument()
     {
-        var result = await _runner.RunAsync(new PrimeCountKernel(), 1_000, CancellationToken.None, CancellationToken.None);
+        var result = await _runner.RunAsync(new PrimeCountKernel(), 1_000, CancellationToken.None, CancellationToken.None).AsTask();
 
-        Assert.Equal(JobOutcome.Success, result.Outcome);
-        Assert.Equal(168L, result.Output!.Value.Result);
+        var done = Assert.IsType<ComputeResult.Completed>(result);
+        Assert.Equal(168L, done.Output.Result);
+        Assert.Equal("numbers", done.WorkUnit);
 
         var job = Assert.Single(_jobs.GetMeasurementSnapshot());
         Assert.Equal(1, job.Value);
@@ -70,8 +71,8 @@ public sealed class ComputeJobRunnerTests : IDisposable
     {
         var kernel = new ThreadRecordingKernel();
 
-        await _runner.RunAsync(kernel, ThreadRecordingKernel.Quick, CancellationToken.None, CancellationToken.None);
-        await _runner.RunAsync(kernel, ThreadRecordingKernel.Quick + 1, CancellationToken.None, CancellationToken.None);
+        await _runner.RunAsync(kernel, ThreadRecordingKernel.Quick, CancellationToken.None, CancellationToken.None).AsTask();
+        await _runner.RunAsync(kernel, ThreadRecordingKernel.Quick + 1, CancellationToken.None, CancellationToken.None).AsTask();
 
         Assert.Equal(2, kernel.Threads.Count);
         Assert.False(kernel.Threads[0]?.StartsWith("compute-kernel-", StringComparison.Ordinal) ?? false, $"a quick job ran on {kernel.Threads[0]}");
@@ -106,22 +107,22 @@ public sealed class ComputeJobRunnerTests : IDisposable
     public async Task QueuesBeyondTheConcurrencyLimitAndRejectsBeyondTheQueue()
     {
         var gate = new GateKernel();
-        var running = _runner.RunAsync(gate, 1, CancellationToken.None, CancellationToken.None);
+        var running = _runner.RunAsync(gate, 1, CancellationToken.None, CancellationToken.None).AsTask();
         await WaitUntil(() => gate.Started == 1);
-        var queued = _runner.RunAsync(gate, 2, CancellationToken.None, CancellationToken.None);
+        var queued = _runner.RunAsync(gate, 2, CancellationToken.None, CancellationToken.None).AsTask();
         await WaitUntil(() => _waiting.GetMeasurementSnapshot().Sum(m => m.Value) == 1);
 
-        var rejected = await _runner.RunAsync(gate, 3, CancellationToken.None, CancellationToken.None);
+        var rejected = await _runner.RunAsync(gate, 3, CancellationToken.None, CancellationToken.None).AsTask();
 
-        Assert.Equal(JobOutcome.Rejected, rejected.Outcome);
+        Assert.Equal("primes", Assert.IsType<ComputeResult.QueueFull>(rejected).Kernel);
         var rejection = Assert.Single(_rejections.GetMeasurementSnapshot());
         Assert.Equal("queue_full", rejection.Tags[ComputeMetrics.ReasonTag]);
         Assert.Equal("primes", rejection.Tags[ComputeMetrics.KernelTag]);
         Assert.Contains(_jobs.GetMeasurementSnapshot(), m => (string?)m.Tags[ComputeMetrics.OutcomeTag] == "rejected");
 
         gate.Release(2);
-        Assert.Equal(JobOutcome.Success, (await running.WaitAsync(Patience)).Outcome);
-        Assert.Equal(JobOutcome.Success, (await queued.WaitAsync(Patience)).Outcome);
+        Assert.IsType<ComputeResult.Completed>(await running.WaitAsync(Patience));
+        Assert.IsType<ComputeResult.Completed>(await queued.WaitAsync(Patience));
         Assert.Equal(0, _waiting.GetMeasurementSnapshot().Sum(m => m.Value));
         Assert.Equal(0, _active.GetMeasurementSnapshot().Sum(m => m.Value));
         Assert.Equal(2, _waitTime.GetMeasurementSnapshot().Count);
@@ -131,12 +132,12 @@ public sealed class ComputeJobRunnerTests : IDisposable
     public async Task CallsAPassedDeadlineATimeout()
     {
         using var deadline = new CancellationTokenSource();
-        var job = _runner.RunAsync(new GateKernel(), 1, deadline.Token, deadline.Token);
+        var job = _runner.RunAsync(new GateKernel(), 1, deadline.Token, deadline.Token).AsTask();
         deadline.CancelAfter(50);
 
         var result = await job.WaitAsync(Patience);
 
-        Assert.Equal(JobOutcome.Timeout, result.Outcome);
+        Assert.IsType<ComputeResult.TimedOut>(result);
         Assert.Equal("timeout", Assert.Single(_duration.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
         Assert.Equal(0, _active.GetMeasurementSnapshot().Sum(m => m.Value));
     }
@@ -145,10 +146,10 @@ public sealed class ComputeJobRunnerTests : IDisposable
     public async Task CallsAClientDisconnectCancelled()
     {
         using var aborted = new CancellationTokenSource();
-        var job = _runner.RunAsync(new GateKernel(), 1, aborted.Token, CancellationToken.None);
+        var job = _runner.RunAsync(new GateKernel(), 1, aborted.Token, CancellationToken.None).AsTask();
         aborted.CancelAfter(50);
 
-        Assert.Equal(JobOutcome.Cancelled, (await job.WaitAsync(Patience)).Outcome);
+        Assert.IsType<ComputeResult.Cancelled>(await job.WaitAsync(Patience));
         Assert.Equal("cancelled", Assert.Single(_jobs.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
     }
 
@@ -156,10 +157,10 @@ public sealed class ComputeJobRunnerTests : IDisposable
     public async Task AJobCancelledWhileWaitingNeverRuns()
     {
         var gate = new GateKernel();
-        var running = _runner.RunAsync(gate, 1, CancellationToken.None, CancellationToken.None);
+        var running = _runner.RunAsync(gate, 1, CancellationToken.None, CancellationToken.None).AsTask();
         await WaitUntil(() => gate.Started == 1);
         using var aborted = new CancellationTokenSource();
-        var waiting = _runner.RunAsync(gate, 2, aborted.Token, CancellationToken.None);
+        var waiting = _runner.RunAsync(gate, 2, aborted.Token, CancellationToken.None).AsTask();
         await WaitUntil(() => _waiting.GetMeasurementSnapshot().Sum(m => m.Value) == 1);
 
         aborted.Cancel();
@@ -167,7 +168,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
         gate.Release();
         await running.WaitAsync(Patience);
 
-        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.IsType<ComputeResult.Cancelled>(result);
         Assert.Equal(1, gate.Started);
         Assert.Equal(0, _waiting.GetMeasurementSnapshot().Sum(m => m.Value));
         // Only the job that ran has a duration; the abandoned one is counted but was never timed.
@@ -179,7 +180,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
     public async Task RecordsAFailureAndLetsTheExceptionThrough()
     {
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            _runner.RunAsync(new ThrowingKernel(), 1, CancellationToken.None, CancellationToken.None));
+            _runner.RunAsync(new ThrowingKernel(), 1, CancellationToken.None, CancellationToken.None).AsTask());
 
         Assert.Equal("failed", Assert.Single(_jobs.GetMeasurementSnapshot()).Tags[ComputeMetrics.OutcomeTag]);
         Assert.Equal(0, _active.GetMeasurementSnapshot().Sum(m => m.Value));
@@ -199,15 +200,23 @@ public sealed class ComputeJobRunnerTests : IDisposable
     }
 
     [Fact]
-    public void RecordsInvalidRequestsWithoutUserInputInTags()
+    public async Task TurnsAwayUnknownKernelsAndBadSizesCountingEachOnceWithoutUserInputInTags()
     {
-        _metrics.Rejected(RejectionReason.UnknownKernel, kernel: null);
-        _metrics.Rejected(RejectionReason.InvalidSize, "matmul");
+        var unknown = await _runner.RunAsync("no-such-kernel", "10", CancellationToken.None, CancellationToken.None);
+        var invalid = await _runner.RunAsync("PRIMES", "12abc", CancellationToken.None, CancellationToken.None);
+
+        Assert.Equal(["primes"], Assert.IsType<ComputeResult.UnknownKernel>(unknown).Known);
+        var bad = Assert.IsType<ComputeResult.InvalidSize>(invalid);
+        Assert.Equal(new PrimeCountKernel().DefaultLimits.MaxSize, bad.Maximum);
+        Assert.Contains("'12abc' is not a whole number", bad.Error, StringComparison.Ordinal);
 
         var measurements = _rejections.GetMeasurementSnapshot();
         Assert.Equal(["unknown_kernel", "invalid_size"], measurements.Select(m => (string?)m.Tags[ComputeMetrics.ReasonTag]));
         Assert.False(measurements[0].Tags.ContainsKey(ComputeMetrics.KernelTag));
-        Assert.Equal("matmul", measurements[1].Tags[ComputeMetrics.KernelTag]);
+        Assert.Equal("primes", measurements[1].Tags[ComputeMetrics.KernelTag]);
+        // Turned away before a job existed: no job counted, no size recorded.
+        Assert.Empty(_jobs.GetMeasurementSnapshot());
+        Assert.Empty(_size.GetMeasurementSnapshot());
     }
 
     public void Dispose()

@@ -26,10 +26,12 @@ public sealed class ComputeMetrics
     public const string RejectionsName = "compute.rejections";
     public const string KernelSizeMaxName = "compute.kernel.size.max";
     public const string VectorWidthName = "compute.vector.width";
+    public const string WorkName = "compute.work";
 
     public const string KernelTag = "compute.kernel";
     public const string OutcomeTag = "compute.outcome";
     public const string ReasonTag = "compute.rejection.reason";
+    public const string WorkUnitTag = "compute.work.unit";
 
     // 1 ms to 60 s, roughly three buckets per decade, so quantiles of fast and slow kernels both have resolution.
     internal static readonly double[] DurationBuckets =
@@ -49,7 +51,8 @@ public sealed class ComputeMetrics
     private readonly UpDownCounter<long> _active;
     private readonly UpDownCounter<long> _waiting;
     private readonly Counter<long> _rejections;
-    private readonly Dictionary<string, Counter<long>> _work;
+    private readonly Counter<long> _work;
+    private readonly Dictionary<string, KeyValuePair<string, object?>> _workUnits;
 
     public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options, IEnumerable<IComputeKernel> kernels,
         IOptionsMonitor<KernelLimits> kernelLimits)
@@ -66,7 +69,7 @@ public sealed class ComputeMetrics
             "Time a job waited for a free compute slot before it started.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WaitBuckets });
         _size = meter.CreateHistogram(JobSizeName, "{size}",
-            "Sizes requested per kernel (primes: upper limit; matmul: matrix order; sha256: MiB).",
+            "Sizes requested per kernel, each in its own meaning (sizeMeaning in GET /api/kernels).",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [.. SizeBuckets] });
         _active = meter.CreateUpDownCounter<long>(JobsActiveName, "{job}", "Kernels running now.");
         _waiting = meter.CreateUpDownCounter<long>(JobsWaitingName, "{job}", "Jobs waiting now for a free compute slot.");
@@ -86,9 +89,11 @@ public sealed class ComputeMetrics
         meter.CreateObservableGauge(VectorWidthName, () => (long)NativeBuilds.VectorWidth, "{bit}",
             "Widest vectors the kernels use in this process (512: AVX-512, 256: AVX2, 128: SSE or Arm NEON).");
 
-        // Each kernel counts its own work (numbers sieved, FLOP, bytes hashed): what it declares, it gets.
-        _work = kernelList.ToDictionary(k => k.Name, k => meter.CreateCounter<long>(k.Work.MetricName, k.Work.MetricUnit, k.Work.MetricDescription),
-            StringComparer.Ordinal);
+        // One family for every kernel's work, each in the unit the kernel declares: a dashboard or rule selects a kernel
+        // by its label, and a new kernel's throughput appears without a new series name.
+        _work = meter.CreateCounter<long>(WorkName, "{unit}",
+            "Work the kernels did, each in its own unit (label compute_work_unit); rate() is a kernel's throughput.");
+        _workUnits = kernelList.ToDictionary(k => k.Name, k => new KeyValuePair<string, object?>(WorkUnitTag, k.WorkUnit), StringComparer.Ordinal);
     }
 
     /// <summary>A job that ended; <paramref name="ran"/> is null when it stopped while still waiting for a slot (no duration).</summary>
@@ -129,7 +134,7 @@ public sealed class ComputeMetrics
 
     public void WorkDone(string kernel, long amount)
     {
-        if (_work.TryGetValue(kernel, out var counter)) counter.Add(amount);
+        if (_workUnits.TryGetValue(kernel, out var unit)) _work.Add(amount, new KeyValuePair<string, object?>(KernelTag, kernel), unit);
     }
 
     private static long[] BuildSizeBuckets()

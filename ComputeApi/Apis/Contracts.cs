@@ -8,9 +8,9 @@ namespace CloudApp.ComputeApi.Apis;
 public sealed record ComputeResponse(
     [property: Description("Kernel that ran.")] string Kernel,
     [property: Description("Size it ran with (see the kernel's sizeMeaning).")] long Size,
-    [property: Description("primes: the count (number); matmul: sum of the product's elements (number); sha256: hex digest (string).")] object Result,
+    [property: Description("What the kernel computed: a number or a string, as the kernel's resultMeaning says (GET /api/kernels).")] object Result,
     [property: Description("Seconds the kernel ran, waiting for a slot not included.")] double Elapsed,
-    [property: Description("Work done, e.g. numbers sieved, floating-point operations or bytes hashed.")] WorkDone Work);
+    [property: Description("Work done, in the kernel's workUnit (GET /api/kernels).")] WorkDone Work);
 
 public sealed record WorkDone(long Amount, string Unit);
 
@@ -19,6 +19,7 @@ public sealed record KernelInfo(
     string Name,
     string Description,
     [property: Description("What the size parameter means.")] string SizeMeaning,
+    [property: Description("What the result of a run is.")] string ResultMeaning,
     [property: Description("Size used when a request gives none.")] long DefaultSize,
     [property: Description("Largest size accepted; larger sizes get 400.")] long MaxSize,
     string WorkUnit,

@@ -154,7 +154,7 @@ public static class KernelsApi
             extensions: new Dictionary<string, object?> { ["kernels"] = known });
 
     private static KernelInfo ToInfo(CatalogEntry entry) =>
-        new(entry.Name, entry.Kernel.Description, entry.Kernel.SizeMeaning, entry.DefaultSize, entry.MaxSize,
-            entry.Kernel.Work.Unit, $"/api/compute/{entry.Name}");
+        new(entry.Name, entry.Kernel.Description, entry.Kernel.SizeMeaning, entry.Kernel.ResultMeaning, entry.DefaultSize, entry.MaxSize,
+            entry.Kernel.WorkUnit, $"/api/compute/{entry.Name}");
 
 }

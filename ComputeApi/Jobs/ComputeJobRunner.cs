@@ -108,7 +108,7 @@ public sealed class ComputeJobRunner : IDisposable
                 : await _threads.RunAsync(() => kernel.Run(size, context), aborted);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.JobFinished(name, JobOutcome.Success, elapsed);
-            return new ComputeResult.Completed(name, size, output, kernel.Work.Unit, elapsed);
+            return new ComputeResult.Completed(name, size, output, kernel.WorkUnit, elapsed);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {

@@ -3,7 +3,8 @@ namespace CloudApp.ComputeApi.Kernels;
 /// <summary>
 /// A deterministic, single-threaded CPU computation whose cost grows with one size parameter. A kernel is one class
 /// and one registration (<c>services.AddSingleton&lt;IComputeKernel, TKernel&gt;()</c>): its name becomes its route and
-/// metric tag, its limits the configuration section <c>Compute:{Name}</c>, its work a counter of its own.
+/// the <c>compute.kernel</c> tag of every compute metric (dashboards and rules select kernels by that label, never by
+/// name), its limits the configuration section <c>Compute:{Name}</c>, its descriptions its entry in <c>/api/kernels</c>.
 /// Implementations check <see cref="KernelContext.CancellationToken"/> at least every few milliseconds of work.
 /// </summary>
 public interface IComputeKernel
@@ -22,8 +23,14 @@ public interface IComputeKernel
     /// <summary>The sizes used unless configuration (<c>Compute:{Name}:DefaultSize</c>, <c>:MaxSize</c>) says otherwise.</summary>
     KernelLimits DefaultLimits { get; }
 
-    /// <summary>How <see cref="KernelOutput.Work"/> is counted, in answers and as a metric.</summary>
-    KernelWork Work { get; }
+    /// <summary>What <see cref="KernelOutput.Result"/> is, e.g. "the number of primes up to n".</summary>
+    string ResultMeaning { get; }
+
+    /// <summary>
+    /// What <see cref="KernelOutput.Work"/> counts, plural (e.g. "numbers", "bytes"): the unit in answers and the
+    /// <c>compute.work.unit</c> tag of the work counter, whose rate is the kernel's throughput.
+    /// </summary>
+    string WorkUnit { get; }
 
     /// <summary>
     /// Sizes up to this one finish in well under a millisecond and run on the request's own thread: handing a job
@@ -35,12 +42,6 @@ public interface IComputeKernel
     KernelOutput Run(long size, KernelContext context);
 }
 
-/// <summary>
-/// The work a kernel reports: <paramref name="Unit"/> in API answers (e.g. "numbers"), and a counter
-/// <paramref name="MetricName"/> in UCUM <paramref name="MetricUnit"/> whose rate is the kernel's throughput.
-/// </summary>
-public sealed record KernelWork(string Unit, string MetricName, string MetricUnit, string MetricDescription);
-
 /// <summary>Sizes one kernel accepts: the size used when a request names none, and the largest allowed.</summary>
 public sealed class KernelLimits
 {
@@ -49,7 +50,7 @@ public sealed class KernelLimits
     public long MaxSize { get; set; }
 }
 
-/// <summary>What a kernel computed, and how much work (in <see cref="KernelWork.Unit"/>) it took.</summary>
+/// <summary>What a kernel computed, and how much work (in <see cref="IComputeKernel.WorkUnit"/>) it took.</summary>
 public readonly record struct KernelOutput(object Result, long Work);
 
 /// <summary>Cancellation and progress reporting handed to a running kernel.</summary>

@@ -32,8 +32,8 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
     /// <summary>Up to n = 64: half a million floating-point operations, some 20 µs.</summary>
     public long InlineMaxSize => 64;
     public KernelLimits DefaultLimits => new() { DefaultSize = 256, MaxSize = 2048 };
-    public KernelWork Work { get; } = new("flop", "compute.matmul.operations", "{flop}",
-        "Floating-point operations of matrix multiplication done; rate() is FLOP/s.");
+    public string ResultMeaning => "the sum of the product's elements (a number)";
+    public string WorkUnit => "flop";
 
     public KernelOutput Run(long size, KernelContext context)
     {
@@ -90,16 +90,8 @@ public sealed class MatMulKernel(ScratchMemory scratch) : IComputeKernel
         }
         for (; i < destination.Length; i++)
         {
-            destination[i] = ((SplitMix64(seed, first + (ulong)i) >> 11) * (1.0 / (1UL << 53)) * 2.0) - 1.0;
+            destination[i] = ((SeededData.SplitMix64(seed, first + (ulong)i) >> 11) * (1.0 / (1UL << 53)) * 2.0) - 1.0;
         }
-    }
-
-    internal static ulong SplitMix64(ulong seed, ulong index)
-    {
-        var z = seed + ((index + 1) * 0x9E3779B97F4A7C15UL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 
     /// <summary>Sum of the values, accumulated in a fixed order (eight interleaved partial sums), so it is deterministic.</summary>

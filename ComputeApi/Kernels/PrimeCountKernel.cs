@@ -67,8 +67,8 @@ public sealed class PrimeCountKernel : IComputeKernel
     /// <summary>Up to a million: about 0.1 ms.</summary>
     public long InlineMaxSize => 1_000_000;
     public KernelLimits DefaultLimits => new() { DefaultSize = 10_000_000, MaxSize = 10_000_000_000 };
-    public KernelWork Work { get; } = new("numbers", "compute.primes.sieved", "{number}",
-        "Numbers the prime sieve has covered; rate() is the sieving throughput.");
+    public string ResultMeaning => "the number of primes up to n (a number)";
+    public string WorkUnit => "numbers";
 
     public KernelOutput Run(long size, KernelContext context)
     {

@@ -22,8 +22,8 @@ public sealed class Sha256Kernel : IComputeKernel
     public string SizeMeaning => "MiB of data to hash";
     public long HardMaxSize => 1024 * 1024; // 1 TiB: memory does not grow with n, only time does
     public KernelLimits DefaultLimits => new() { DefaultSize = 64, MaxSize = 1024 };
-    public KernelWork Work { get; } = new("bytes", "compute.sha256.hashed", "By",
-        "Bytes hashed with SHA-256; rate() is the hashing throughput.");
+    public string ResultMeaning => "the SHA-256 digest of the data, as 64 hex digits (a string)";
+    public string WorkUnit => "bytes";
 
     public KernelOutput Run(long size, KernelContext context)
     {
@@ -66,7 +66,7 @@ public sealed class Sha256Kernel : IComputeKernel
         var block = new byte[MiB];
         for (var i = 0; i < MiB / sizeof(ulong); i++)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(block.AsSpan(i * sizeof(ulong)), MatMulKernel.SplitMix64(seed, (ulong)i));
+            BinaryPrimitives.WriteUInt64LittleEndian(block.AsSpan(i * sizeof(ulong)), SeededData.SplitMix64(seed, (ulong)i));
         }
         return block;
     }

@@ -22,7 +22,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
     private readonly MetricCollector<long> _active;
     private readonly MetricCollector<long> _waiting;
     private readonly MetricCollector<long> _rejections;
-    private readonly MetricCollector<long> _sieved;
+    private readonly MetricCollector<long> _work;
 
     public ComputeJobRunnerTests()
     {
@@ -38,7 +38,7 @@ public sealed class ComputeJobRunnerTests : IDisposable
         _active = Collect<long>(ComputeMetrics.JobsActiveName);
         _waiting = Collect<long>(ComputeMetrics.JobsWaitingName);
         _rejections = Collect<long>(ComputeMetrics.RejectionsName);
-        _sieved = Collect<long>(new PrimeCountKernel().Work.MetricName);
+        _work = Collect<long>(ComputeMetrics.WorkName);
     }
 
     [Fact]
@@ -61,7 +61,12 @@ public sealed class ComputeJobRunnerTests : IDisposable
 
         Assert.Equal(1_000, Assert.Single(_size.GetMeasurementSnapshot()).Value);
         Assert.Equal("primes", Assert.Single(_waitTime.GetMeasurementSnapshot()).Tags[ComputeMetrics.KernelTag]);
-        Assert.Equal(1_000, _sieved.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(1_000, _work.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.All(_work.GetMeasurementSnapshot(), m =>
+        {
+            Assert.Equal("primes", m.Tags[ComputeMetrics.KernelTag]);
+            Assert.Equal("numbers", m.Tags[ComputeMetrics.WorkUnitTag]);
+        });
         Assert.Equal([1L, -1L], _active.GetMeasurementSnapshot().Select(m => m.Value));
         Assert.Empty(_waiting.GetMeasurementSnapshot());
     }
@@ -94,7 +99,8 @@ public sealed class ComputeJobRunnerTests : IDisposable
         public long HardMaxSize => 100;
         public long InlineMaxSize => Quick;
         public KernelLimits DefaultLimits => new() { DefaultSize = 1, MaxSize = 100 };
-        public KernelWork Work => new("numbers", "test.thread.work", "{number}", "test work");
+        public string ResultMeaning => "the size";
+        public string WorkUnit => "numbers";
 
         public KernelOutput Run(long size, KernelContext context)
         {

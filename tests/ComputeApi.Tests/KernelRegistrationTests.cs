@@ -33,10 +33,39 @@ public class KernelRegistrationTests
         var problem = await tooLarge.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(5000, problem.GetProperty("maximum").GetInt64());
 
-        // Its work has a counter of its own, and the shared families carry its name.
+        Assert.Equal("the sum (a number)", triangle.GetProperty("resultMeaning").GetString());
+
+        // Its work and jobs are series of the shared families, told apart by their labels.
         var metrics = await client.GetStringAsync("/metrics");
-        Assert.Equal(100, Exposition.Sample(metrics, "compute_triangle_terms_total"));
+        Assert.Equal(100, Exposition.Sample(metrics, "compute_work_total", ("compute_kernel", "triangle"), ("compute_work_unit", "terms")));
         Assert.Equal(1, Exposition.Sample(metrics, "compute_jobs_total", ("compute_kernel", "triangle"), ("compute_outcome", "success")));
+
+        // Nothing the service describes itself with names a kernel: the descriptions come from the kernels.
+        var openApi = await client.GetStringAsync("/openapi/v1.json");
+        var families = string.Join("\n", metrics.Split('\n').Where(l => l.StartsWith("# HELP compute_", StringComparison.Ordinal)));
+        foreach (var name in kernels.EnumerateArray().Select(k => k.GetProperty("name").GetString()!))
+        {
+            Assert.DoesNotContain($"{name}:", openApi, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(name, families, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void DashboardsAndRulesSelectKernelsByLabelNeverByName()
+    {
+        // Every query in the dashboards and every rule expression works for whatever kernels are registered: a kernel
+        // name there would be a panel or a rule that a fourth kernel has to copy.
+        var kernels = new IComputeKernel[] { new PrimeCountKernel(), new MatMulKernel(), new Sha256Kernel() }.Select(k => k.Name).ToList();
+        var queries = Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "deploy", "grafana", "dashboards"), "*.json")
+            .SelectMany(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.GetProperty("panels").EnumerateArray())
+            .SelectMany(p => p.TryGetProperty("targets", out var targets) ? targets.EnumerateArray() : Enumerable.Empty<JsonElement>())
+            .Select(t => t.GetProperty("expr").GetString()!)
+            .Concat(Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "deploy", "prometheus", "rules"), "*.yml")
+                .SelectMany(File.ReadAllLines).Select(l => l.Trim()).Where(l => l.StartsWith("expr:", StringComparison.Ordinal)))
+            .ToList();
+        Assert.NotEmpty(queries);
+        Assert.Contains(queries, q => q.Contains("compute_kernel", StringComparison.Ordinal));
+        Assert.All(queries, q => Assert.DoesNotContain(kernels, k => q.Contains(k, StringComparison.Ordinal)));
     }
 
     /// <summary>A kernel the service does not ship: the sum 1 + 2 + ... + n.</summary>
@@ -47,7 +76,8 @@ public class KernelRegistrationTests
         public string SizeMeaning => "the last term n";
         public long HardMaxSize => 1_000_000_000;
         public KernelLimits DefaultLimits => new() { DefaultSize = 100, MaxSize = 1_000_000 };
-        public KernelWork Work { get; } = new("terms", "compute.triangle.terms", "{term}", "Terms summed.");
+        public string ResultMeaning => "the sum (a number)";
+        public string WorkUnit => "terms";
 
         public KernelOutput Run(long size, KernelContext context)
         {

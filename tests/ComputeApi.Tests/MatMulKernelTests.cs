@@ -99,7 +99,7 @@ public class MatMulKernelTests
         var values = MatMulKernel.Generate(n, MatMulKernel.SeedB, KernelContext.None);
         for (var i = 0; i < n * n; i++)
         {
-            var expected = ((MatMulKernel.SplitMix64(MatMulKernel.SeedB, (ulong)i) >> 11) * (1.0 / (1UL << 53)) * 2.0) - 1.0;
+            var expected = ((SeededData.SplitMix64(MatMulKernel.SeedB, (ulong)i) >> 11) * (1.0 / (1UL << 53)) * 2.0) - 1.0;
             Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(values[i]));
         }
     }

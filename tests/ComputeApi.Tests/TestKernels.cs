@@ -13,7 +13,8 @@ internal sealed class GateKernel(string name = PrimeCountKernel.KernelName) : IC
     public string SizeMeaning => "anything";
     public long HardMaxSize => long.MaxValue;
     public KernelLimits DefaultLimits => new() { DefaultSize = 10, MaxSize = 1_000_000_000_000 };
-    public KernelWork Work => new("numbers", $"test.{name}.work", "{number}", "test work");
+    public string ResultMeaning => "the size";
+    public string WorkUnit => "numbers";
     public int Started => Volatile.Read(ref _started);
 
     public void Release(int count = 1) => _release.Release(count);
@@ -37,7 +38,8 @@ internal sealed class ThrowingKernel : IComputeKernel
     public string SizeMeaning => "anything";
     public long HardMaxSize => long.MaxValue;
     public KernelLimits DefaultLimits => new() { DefaultSize = 10, MaxSize = 1_000 };
-    public KernelWork Work => new("numbers", "test.throwing.work", "{number}", "test work");
+    public string ResultMeaning => "nothing: it throws";
+    public string WorkUnit => "numbers";
 
     public KernelOutput Run(long size, KernelContext context) => throw new InvalidOperationException(Secret);
 }

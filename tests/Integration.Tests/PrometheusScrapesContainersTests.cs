@@ -53,7 +53,7 @@ public sealed class PrometheusScrapesContainersTests(ComputeApiImage image)
             ScrapeStack.ScrapeWithin, "three successful primes jobs on each instance in Prometheus");
         Assert.Equal([ScrapeStack.Instance(0), ScrapeStack.Instance(1)], jobs.Select(s => s.Labels["instance"]).Order());
 
-        var sieved = await stack.PrometheusApi.QueryAsync("""compute_primes_sieved_total{job="computeapi"}""", startup.Token);
+        var sieved = await stack.PrometheusApi.QueryAsync("""compute_work_total{job="computeapi",compute_kernel="primes",compute_work_unit="numbers"}""", startup.Token);
         Assert.Equal(2, sieved.Count);
         Assert.All(sieved, s => Assert.Equal(3_000_000, s.Value));
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using CloudApp.ComputeApi.Kernels;
@@ -48,17 +49,16 @@ public sealed class ComputeMetrics
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _waitTime;
     private readonly Histogram<long> _size;
-    private readonly UpDownCounter<long> _active;
-    private readonly UpDownCounter<long> _waiting;
     private readonly Counter<long> _rejections;
-    private readonly Counter<long> _work;
-    private readonly Dictionary<string, KeyValuePair<string, object?>> _workUnits;
+    private readonly ConcurrentDictionary<string, KernelSeries> _kernels = new(StringComparer.Ordinal);
 
     public ComputeMetrics(IMeterFactory meterFactory, IOptions<ComputeOptions> options, IEnumerable<IComputeKernel> kernels,
         IOptionsMonitor<KernelLimits> kernelLimits)
     {
         var meter = meterFactory.Create(MeterName);
         var limits = options.Value;
+        var kernelList = kernels.ToList();
+        foreach (var kernel in kernelList) For(kernel);
 
         _jobs = meter.CreateCounter<long>(JobsName, "{job}",
             "Compute jobs finished, by kernel and outcome (success, cancelled, timeout, rejected, failed).");
@@ -71,47 +71,36 @@ public sealed class ComputeMetrics
         _size = meter.CreateHistogram(JobSizeName, "{size}",
             "Sizes requested per kernel, each in its own meaning (sizeMeaning in GET /api/kernels).",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [.. SizeBuckets] });
-        _active = meter.CreateUpDownCounter<long>(JobsActiveName, "{job}", "Kernels running now.");
-        _waiting = meter.CreateUpDownCounter<long>(JobsWaitingName, "{job}", "Jobs waiting now for a free compute slot.");
+        _rejections = meter.CreateCounter<long>(RejectionsName, "{request}",
+            "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel, insufficient_memory).");
+
+        // Counts that change twice per job and work that grows while a job runs are kept in plain fields and read
+        // when Prometheus scrapes: a job then costs them an atomic add, not a measurement each.
+        meter.CreateObservableUpDownCounter(JobsActiveName, () => Observe(k => k.Active), "{job}", "Kernels running now.");
+        meter.CreateObservableUpDownCounter(JobsWaitingName, () => Observe(k => k.Waiting), "{job}", "Jobs waiting now for a free compute slot.");
+        // One family for every kernel's work, each in the unit the kernel declares: a dashboard or rule selects a kernel
+        // by its label, and a new kernel's throughput appears without a new series name.
+        meter.CreateObservableCounter(WorkName, () => _kernels.Values.Select(k => new Measurement<long>(Volatile.Read(ref k.Work), k.Tag, k.UnitTag)),
+            "{unit}", "Work the kernels did, each in its own unit (label compute_work_unit); rate() is a kernel's throughput.");
+
         meter.CreateObservableGauge(JobsActiveMaxName, () => (long)limits.EffectiveConcurrency, "{job}",
             "Kernels that may run at once (the concurrency limit).");
         meter.CreateObservableGauge(JobsWaitingMaxName, () => (long)limits.QueueLimit, "{job}",
             "Jobs that may wait for a slot before requests are rejected with 429.");
-        _rejections = meter.CreateCounter<long>(RejectionsName, "{request}",
-            "Compute requests turned away, by reason (queue_full, invalid_size, unknown_kernel, insufficient_memory).");
 
         // One series per kernel from the start, before any job ran: dashboards list the kernels from it.
-        var kernelList = kernels.ToList();
         meter.CreateObservableGauge(KernelSizeMaxName,
             () => kernelList.Select(k => new Measurement<long>(kernelLimits.Get(k.Name).MaxSize, new KeyValuePair<string, object?>(KernelTag, k.Name))),
             "{size}", "Largest size each kernel accepts (its configured MaxSize); larger requests get 400.");
 
         meter.CreateObservableGauge(VectorWidthName, () => (long)NativeBuilds.VectorWidth, "{bit}",
             "Widest vectors the kernels use in this process (512: AVX-512, 256: AVX2, 128: SSE or Arm NEON).");
-
-        // One family for every kernel's work, each in the unit the kernel declares: a dashboard or rule selects a kernel
-        // by its label, and a new kernel's throughput appears without a new series name.
-        _work = meter.CreateCounter<long>(WorkName, "{unit}",
-            "Work the kernels did, each in its own unit (label compute_work_unit); rate() is a kernel's throughput.");
-        _workUnits = kernelList.ToDictionary(k => k.Name, k => new KeyValuePair<string, object?>(WorkUnitTag, k.WorkUnit), StringComparer.Ordinal);
     }
 
-    /// <summary>A job that ended; <paramref name="ran"/> is null when it stopped while still waiting for a slot (no duration).</summary>
-    public void JobFinished(string kernel, JobOutcome outcome, TimeSpan? ran)
-    {
-        var tags = new TagList { { KernelTag, kernel }, { OutcomeTag, outcome.ToTagValue() } };
-        _jobs.Add(1, tags);
-        if (ran is { } duration) _duration.Record(duration.TotalSeconds, tags);
-    }
+    /// <summary>The series of one kernel: looked up once per job, its tags built once per process.</summary>
+    public KernelSeries For(IComputeKernel kernel) => _kernels.GetOrAdd(kernel.Name, (_, k) => new KernelSeries(this, k), kernel);
 
-    /// <summary>A job turned away before it ran: counts as a finished job with outcome rejected, and as a rejection.</summary>
-    public void JobRejected(string kernel, RejectionReason reason)
-    {
-        _jobs.Add(1, new TagList { { KernelTag, kernel }, { OutcomeTag, JobOutcome.Rejected.ToTagValue() } });
-        Rejected(reason, kernel);
-    }
-
-    /// <summary>A request turned away; <paramref name="kernel"/> is null when the kernel itself was unknown.</summary>
+    /// <summary>A request turned away before a job existed; <paramref name="kernel"/> is null when the kernel itself was unknown.</summary>
     public void Rejected(RejectionReason reason, string? kernel)
     {
         var tags = new TagList { { ReasonTag, reason.ToTagValue() } };
@@ -119,22 +108,62 @@ public sealed class ComputeMetrics
         _rejections.Add(1, tags);
     }
 
-    public void SizeRequested(string kernel, long size) => _size.Record(size, new KeyValuePair<string, object?>(KernelTag, kernel));
+    private IEnumerable<Measurement<long>> Observe(Func<KernelSeries, long> value) =>
+        _kernels.Values.Select(k => new Measurement<long>(value(k), k.Tag));
 
-    public void WaitFinished(string kernel, TimeSpan waited) =>
-        _waitTime.Record(waited.TotalSeconds, new KeyValuePair<string, object?>(KernelTag, kernel));
-
-    public void JobStarted(string kernel) => _active.Add(1, new KeyValuePair<string, object?>(KernelTag, kernel));
-
-    public void JobStopped(string kernel) => _active.Add(-1, new KeyValuePair<string, object?>(KernelTag, kernel));
-
-    public void WaitStarted(string kernel) => _waiting.Add(1, new KeyValuePair<string, object?>(KernelTag, kernel));
-
-    public void WaitStopped(string kernel) => _waiting.Add(-1, new KeyValuePair<string, object?>(KernelTag, kernel));
-
-    public void WorkDone(string kernel, long amount)
+    /// <summary>Every step of one kernel's jobs, recorded with tags made once.</summary>
+    public sealed class KernelSeries
     {
-        if (_workUnits.TryGetValue(kernel, out var unit)) _work.Add(amount, new KeyValuePair<string, object?>(KernelTag, kernel), unit);
+        private readonly ComputeMetrics _metrics;
+        private readonly TagList[] _byOutcome;
+        private readonly TagList[] _byReason;
+        internal long Active;
+        internal long Waiting;
+        internal long Work;
+
+        internal KernelSeries(ComputeMetrics metrics, IComputeKernel kernel)
+        {
+            _metrics = metrics;
+            Tag = new(KernelTag, kernel.Name);
+            UnitTag = new(WorkUnitTag, kernel.WorkUnit);
+            _byOutcome = [.. Enum.GetValues<JobOutcome>().Select(o => new TagList { Tag, { OutcomeTag, o.ToTagValue() } })];
+            _byReason = [.. Enum.GetValues<RejectionReason>().Select(r => new TagList { { ReasonTag, r.ToTagValue() }, Tag })];
+            ReportWork = amount => Interlocked.Add(ref Work, amount);
+        }
+
+        internal KeyValuePair<string, object?> Tag { get; }
+
+        internal KeyValuePair<string, object?> UnitTag { get; }
+
+        /// <summary>Adds work done (in the kernel's unit); handed to the running kernel.</summary>
+        public Action<long> ReportWork { get; }
+
+        public void SizeRequested(long size) => _metrics._size.Record(size, Tag);
+
+        public void WaitStarted() => Interlocked.Increment(ref Waiting);
+
+        public void WaitStopped() => Interlocked.Decrement(ref Waiting);
+
+        public void WaitFinished(TimeSpan waited) => _metrics._waitTime.Record(waited.TotalSeconds, Tag);
+
+        public void JobStarted() => Interlocked.Increment(ref Active);
+
+        public void JobStopped() => Interlocked.Decrement(ref Active);
+
+        /// <summary>A job that ended; <paramref name="ran"/> is null when it stopped while still waiting for a slot (no duration).</summary>
+        public void JobFinished(JobOutcome outcome, TimeSpan? ran)
+        {
+            ref readonly var tags = ref _byOutcome[(int)outcome];
+            _metrics._jobs.Add(1, in tags);
+            if (ran is { } duration) _metrics._duration.Record(duration.TotalSeconds, in tags);
+        }
+
+        /// <summary>A job turned away before it ran: counts as a finished job with outcome rejected, and as a rejection.</summary>
+        public void JobRejected(RejectionReason reason)
+        {
+            _metrics._jobs.Add(1, in _byOutcome[(int)JobOutcome.Rejected]);
+            _metrics._rejections.Add(1, in _byReason[(int)reason]);
+        }
     }
 
     private static long[] BuildSizeBuckets()

@@ -59,26 +59,27 @@ public sealed class ComputeJobRunner : IDisposable
     public async ValueTask<ComputeResult> RunAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
     {
         var name = kernel.Name;
-        _metrics.SizeRequested(name, size);
+        var series = _metrics.For(kernel);
+        series.SizeRequested(size);
 
         var waitStarted = _time.GetTimestamp();
         var lease = _limiter.AttemptAcquire();
         if (!lease.IsAcquired)
         {
             lease.Dispose();
-            _metrics.WaitStarted(name);
+            series.WaitStarted();
             try
             {
                 lease = await _limiter.AcquireAsync(1, aborted);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
-                _metrics.WaitFinished(name, _time.GetElapsedTime(waitStarted));
-                return Stopped(name, deadline, ran: null);
+                series.WaitFinished(_time.GetElapsedTime(waitStarted));
+                return Stopped(series, name, deadline, ran: null);
             }
             finally
             {
-                _metrics.WaitStopped(name);
+                series.WaitStopped();
             }
         }
 
@@ -86,55 +87,56 @@ public sealed class ComputeJobRunner : IDisposable
         {
             if (!lease.IsAcquired)
             {
-                _metrics.JobRejected(name, RejectionReason.QueueFull);
+                series.JobRejected(RejectionReason.QueueFull);
                 return new ComputeResult.QueueFull(name);
             }
-            _metrics.WaitFinished(name, _time.GetElapsedTime(waitStarted));
+            series.WaitFinished(_time.GetElapsedTime(waitStarted));
             // The lease is held until the kernel thread is done with the job, cancelled or not.
-            return await RunWithSlotAsync(kernel, size, aborted, deadline);
+            return await RunWithSlotAsync(kernel, series, size, aborted, deadline);
         }
     }
 
-    private async ValueTask<ComputeResult> RunWithSlotAsync(IComputeKernel kernel, long size, CancellationToken aborted, CancellationToken deadline)
+    private async ValueTask<ComputeResult> RunWithSlotAsync(
+        IComputeKernel kernel, ComputeMetrics.KernelSeries series, long size, CancellationToken aborted, CancellationToken deadline)
     {
         var name = kernel.Name;
-        _metrics.JobStarted(name);
+        series.JobStarted();
         var started = _time.GetTimestamp();
         try
         {
-            var context = new KernelContext(aborted, work => _metrics.WorkDone(name, work));
+            var context = new KernelContext(aborted, series.ReportWork);
             var output = size <= kernel.InlineMaxSize
                 ? kernel.Run(size, context)
                 : await _threads.RunAsync(() => kernel.Run(size, context), aborted);
             var elapsed = _time.GetElapsedTime(started);
-            _metrics.JobFinished(name, JobOutcome.Success, elapsed);
+            series.JobFinished(JobOutcome.Success, elapsed);
             return new ComputeResult.Completed(name, size, output, kernel.WorkUnit, elapsed);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            return Stopped(name, deadline, ran: _time.GetElapsedTime(started));
+            return Stopped(series, name, deadline, ran: _time.GetElapsedTime(started));
         }
         catch (WorkingMemoryUnavailableException refused)
         {
-            _metrics.JobRejected(name, RejectionReason.InsufficientMemory);
+            series.JobRejected(RejectionReason.InsufficientMemory);
             return new ComputeResult.MemoryUnavailable(name, size, refused.RequiredBytes, refused.UsedBytes, refused.LimitBytes);
         }
         catch
         {
-            _metrics.JobFinished(name, JobOutcome.Failed, _time.GetElapsedTime(started));
+            series.JobFinished(JobOutcome.Failed, _time.GetElapsedTime(started));
             throw;
         }
         finally
         {
-            _metrics.JobStopped(name);
+            series.JobStopped();
         }
     }
 
     /// <summary>A job stopped by its deadline or by its client, while running (<paramref name="ran"/>) or still waiting.</summary>
-    private ComputeResult Stopped(string name, CancellationToken deadline, TimeSpan? ran)
+    private static ComputeResult Stopped(ComputeMetrics.KernelSeries series, string name, CancellationToken deadline, TimeSpan? ran)
     {
         var timedOut = deadline.IsCancellationRequested;
-        _metrics.JobFinished(name, timedOut ? JobOutcome.Timeout : JobOutcome.Cancelled, ran);
+        series.JobFinished(timedOut ? JobOutcome.Timeout : JobOutcome.Cancelled, ran);
         return timedOut ? new ComputeResult.TimedOut(name) : new ComputeResult.Cancelled(name);
     }
 

@@ -21,8 +21,9 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
     .WithKubernetes(k =>
     {
         k.Component = "api";
-        k.ContainerPort = images.Dotnet.HttpPort;
-        k.RunAsUser = images.Dotnet.User;
+        // The port and user of the .NET base image the ComputeApi image is built on.
+        k.ContainerPort = images.Records.RuntimeDeps.Port;
+        k.RunAsUser = images.Records.RuntimeDeps.User;
         k.Resources = new("500m", "2", "128Mi", "512Mi");
         k.WritableDirectories["/tmp"] = "64Mi";
         k.Probes = new(Liveness: ServiceDefaultsExtensions.AlivePath, Readiness: ServiceDefaultsExtensions.HealthPath,

@@ -4,49 +4,136 @@ using Microsoft.Extensions.Configuration;
 namespace CloudApp.AppHost;
 
 /// <summary>
-/// The images the stack runs. Defaults are the pinned references in <c>deploy/images.json</c>, the one file the
-/// AppHost, the set-up scripts and the tests all read; configuration (<c>Images:Prometheus</c>,
-/// <c>Images:Alertmanager</c>, <c>Images:NodeExporter</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>, e.g. the
-/// environment variable <c>Images__Prometheus</c>) replaces one with a mirror or a locally built image.
-/// <c>ConfigReloader</c> (the sidecar that reloads Alertmanager when its ConfigMap changes) and <c>KubeStateMetrics</c>
-/// run in Kubernetes only.
-/// <c>ComputeApi</c> is the repository and tag the ComputeApi image is pushed as (below the container registry)
-/// and that the Kubernetes manifests name.
+/// The images the stack runs. Defaults are the pinned references of the image records (<see cref="ImageRecords"/>,
+/// <c>deploy/images.json</c>); configuration (<c>Images:Prometheus</c>, <c>Images:Alertmanager</c>,
+/// <c>Images:NodeExporter</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>, e.g. the environment variable
+/// <c>Images__Prometheus</c>) replaces one with a mirror or a locally built image. <c>ConfigReloader</c> (the sidecar
+/// that reloads Alertmanager when its ConfigMap changes) and <c>KubeStateMetrics</c> run in Kubernetes only.
+/// <c>ComputeApi</c> is the repository and tag the ComputeApi image is pushed as (below the container registry) and
+/// that the Kubernetes manifests name.
 /// </summary>
 public sealed record ContainerImages(
     ImageReference Prometheus, ImageReference Alertmanager, ImageReference NodeExporter, ImageReference Grafana, ImageReference ComputeApi,
-    ImageReference ConfigReloader, ImageReference KubeStateMetrics, DotnetImage Dotnet)
+    ImageReference ConfigReloader, ImageReference KubeStateMetrics, ImageRecords Records)
 {
     public const string Section = "Images";
 
-    /// <summary>Where the pinned defaults live, relative to the repository root.</summary>
-    public static readonly string DefaultsFile = Path.Combine("deploy", "images.json");
+    /// <summary>The records of <paramref name="repositoryRoot"/> (or of <see cref="ImageRecords.FileVariable"/>), with the overrides of <paramref name="configuration"/>.</summary>
+    public static ContainerImages From(IConfiguration configuration, string repositoryRoot) =>
+        From(configuration, ImageRecords.Load(ImageRecords.FileIn(repositoryRoot)));
 
-    public static ContainerImages From(IConfiguration configuration, string repositoryRoot)
+    public static ContainerImages From(IConfiguration configuration, ImageRecords records)
     {
-        using var file = File.OpenRead(Path.Combine(repositoryRoot, DefaultsFile));
-        var root = JsonDocument.Parse(file).RootElement;
-        var defaults = root.GetProperty("images");
-        var dotnet = root.GetProperty("dotnetImage");
         var section = configuration.GetSection(Section);
-        ImageReference Read(string key)
+        ImageReference Read(string key) =>
+            section[key] is { Length: > 0 } configured ? ImageReference.Parse(configured) : records[JsonNamingPolicy.CamelCase.ConvertName(key)].Reference;
+        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)),
+            Read(nameof(ConfigReloader)), Read(nameof(KubeStateMetrics)), records);
+    }}
+
+/// <summary>
+/// The image records of <c>deploy/images.json</c>, one per image, the one home of each image's facts: its pinned
+/// reference, the port it listens on, the user it runs as, the folders it uses, and the local stand-in
+/// <c>eng/images/build.sh</c> builds where no registry answers. The shell reads the same file through
+/// <c>eng/image-fact.sh</c>. <see cref="FileVariable"/> names another file for both (a test pins other versions
+/// in a copy).
+/// </summary>
+public sealed class ImageRecords
+{
+    /// <summary>The environment variable that names another images file, for the scripts and the AppHost alike.</summary>
+    public const string FileVariable = "CLOUDAPP_IMAGES_FILE";
+
+    /// <summary>Where the records live, relative to the repository root.</summary>
+    public static readonly string DefaultFile = Path.Combine("deploy", "images.json");
+
+    private static readonly Lazy<ImageRecords> s_current = new(() => Load(FileIn(FindRoot())));
+
+    private readonly JsonElement _images;
+
+    private ImageRecords(string file, JsonElement images) => (File, _images) = (file, images);
+
+    /// <summary>The file the records were read from.</summary>
+    public string File { get; }
+
+    /// <summary>
+    /// The records of the repository this program runs from (the first folder above it holding <see cref="DefaultFile"/>),
+    /// or of <see cref="FileVariable"/>: where the facts of an image kind (ports, paths) are read without a builder.
+    /// </summary>
+    public static ImageRecords Current => s_current.Value;
+
+    /// <summary>The records' file: <see cref="FileVariable"/> when set, else <see cref="DefaultFile"/> below <paramref name="repositoryRoot"/>.</summary>
+    public static string FileIn(string repositoryRoot) =>
+        Environment.GetEnvironmentVariable(FileVariable) is { Length: > 0 } file ? Path.GetFullPath(file) : Path.Combine(repositoryRoot, DefaultFile);
+
+    public static ImageRecords Load(string file)
+    {
+        using var document = JsonDocument.Parse(System.IO.File.ReadAllText(file));
+        return new(file, document.RootElement.GetProperty("images").Clone());
+    }
+
+    public IEnumerable<string> Keys => _images.EnumerateObject().Select(p => p.Name);
+
+    public ImageRecord this[string key] => _images.TryGetProperty(key, out var record)
+        ? new ImageRecord(File, key, record)
+        : throw new InvalidOperationException($"{File} has no image '{key}'.");
+
+    public ImageRecord Prometheus => this["prometheus"];
+
+    public ImageRecord Alertmanager => this["alertmanager"];
+
+    public ImageRecord NodeExporter => this["nodeExporter"];
+
+    public ImageRecord Grafana => this["grafana"];
+
+    public ImageRecord ComputeApi => this["computeApi"];
+
+    public ImageRecord ConfigReloader => this["configReloader"];
+
+    public ImageRecord KubeStateMetrics => this["kubeStateMetrics"];
+
+    /// <summary>Microsoft's .NET base image: the port and user the ComputeApi image inherits.</summary>
+    public ImageRecord RuntimeDeps => this["runtimeDeps"];
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (section[key] is { Length: > 0 } configured) return ImageReference.Parse(configured);
-            var name = JsonNamingPolicy.CamelCase.ConvertName(key);
-            return defaults.TryGetProperty(name, out var value) && value.GetString() is { Length: > 0 } pinned
-                ? ImageReference.Parse(pinned)
-                : throw new InvalidOperationException($"{DefaultsFile} has no image '{name}'.");
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, DefaultFile))) return dir.FullName;
         }
-        return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)), Read(nameof(ConfigReloader)), Read(nameof(KubeStateMetrics)),
-            new DotnetImage(dotnet.GetProperty("httpPort").GetInt32(), dotnet.GetProperty("user").GetInt64()));
+        throw new InvalidOperationException($"No {DefaultFile} above {AppContext.BaseDirectory}; set {FileVariable}.");
     }
 }
 
-/// <summary>
-/// What Microsoft's .NET base images set and .NET images built on them inherit: the port ASP.NET Core listens on
-/// (<c>ASPNETCORE_HTTP_PORTS</c>) and the non-root user (<c>APP_UID</c>).
-/// </summary>
-public sealed record DotnetImage(int HttpPort, long User);
+/// <summary>One image's record; a fact the record lacks is an error naming the file and the field.</summary>
+public sealed class ImageRecord(string file, string key, JsonElement record)
+{
+    public string Key => key;
+
+    /// <summary>The pinned reference.</summary>
+    public ImageReference Reference => ImageReference.Parse(Get("reference").GetString()!);
+
+    /// <summary>The port the image listens on.</summary>
+    public int Port => Get("port").GetInt32();
+
+    /// <summary>The non-root user (uid, and gid) the image runs as.</summary>
+    public long User => Get("user").GetInt64();
+
+    /// <summary>A folder the image uses: <c>config</c>, <c>data</c>, ...</summary>
+    public string Path(string name) => Get("paths", name).GetString()!;
+
+    private JsonElement Get(params string[] path)
+    {
+        var value = record;
+        foreach (var name in path)
+        {
+            if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty(name, out value))
+            {
+                throw new InvalidOperationException($"{file} has no images.{key}.{string.Join('.', path)}.");
+            }
+        }
+        return value;
+    }
+}
 
 /// <summary>An image reference split the way Aspire wants it: registry, repository and tag.</summary>
 public sealed record ImageReference(string? Registry, string Image, string Tag)

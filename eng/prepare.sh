@@ -50,7 +50,7 @@ family=(prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertmanager 
 missing=()
 for image in "${family[@]}"; do
   IFS=: read -r key target setting <<<"$image"
-  ref=$(eng/image-fact.sh "images.$key")
+  ref=$(eng/image-fact.sh "images.$key.reference")
   if usable "$ref"; then
     say "$setting image: $ref"
   else

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 registry=${CLOUDAPP_REGISTRY:?run eval "\$(eng/prepare.sh)" first: it starts the registry}
-pinned=$(eng/image-fact.sh images.computeApi)
+pinned=$(eng/image-fact.sh images.computeApi.reference)
 repository=${pinned%:*}
 tag=${1:-test}
 reference=$registry/$repository:$tag

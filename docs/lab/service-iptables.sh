@@ -67,7 +67,7 @@ SERVICE_CIDR=10.96.0.0/12
 CLUSTER_IP=10.96.0.80
 SERVICE_PORT=80
 # The container port of the ComputeApi image, where the pods listen (deploy/images.json).
-TARGET_PORT=$("$(dirname "${BASH_SOURCE[0]}")/../../eng/image-fact.sh" dotnetImage.httpPort)
+TARGET_PORT=$("$(dirname "${BASH_SOURCE[0]}")/../../eng/image-fact.sh" images.runtimeDeps.port)
 SERVICE_PORT_NAME=cloudapp/computeapi:http   # namespace/name:portName, as kube-proxy spells it
 PROTOCOL=tcp
 MASQ_MARK=0x4000

@@ -98,7 +98,7 @@ read -r victim victim_port < <(replicas | tail -n1)
 pid=$(ss -Hltnp "sport = :$victim_port" | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
 say "killing replica $victim (pid $pid) and waiting for the alert"
 kill -KILL "$pid"
-alertmanager=$(docker ps --filter "ancestor=${Images__Alertmanager:-$(eng/image-fact.sh images.alertmanager)}" --format '{{.ID}}' | head -n1)
+alertmanager=$(docker ps --filter "ancestor=${Images__Alertmanager:-$(eng/image-fact.sh images.alertmanager.reference)}" --format '{{.ID}}' | head -n1)
 amtool() { docker exec "$alertmanager" amtool --alertmanager.url=http://localhost:9093 "$@"; }
 alert_active() { amtool alert query alertname=ComputeApiTargetDown | grep -q ComputeApiTargetDown; }
 wait_for "ComputeApiTargetDown in Alertmanager" 240 alert_active

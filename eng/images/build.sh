@@ -57,8 +57,8 @@ done
 [ -r "$KEYRING" ] || die "$KEYRING is missing (apt-get install debian-archive-keyring); it is needed to verify the mirror"
 
 # What Microsoft's .NET base images set, which the runtime-deps stand-in copies (deploy/images.json).
-APP_UID=$("$(dirname "$0")/../image-fact.sh" dotnetImage.user)
-HTTP_PORT=$("$(dirname "$0")/../image-fact.sh" dotnetImage.httpPort)
+APP_UID=$("$(dirname "$0")/../image-fact.sh" images.runtimeDeps.user)
+HTTP_PORT=$("$(dirname "$0")/../image-fact.sh" images.runtimeDeps.port)
 readonly APP_UID HTTP_PORT
 
 # shellcheck source=eng/images/debian.sh

@@ -178,7 +178,7 @@ public sealed class KubernetesManifestTests
 
         Assert.Equal("true", annotations["prometheus.io/scrape"]);
         Assert.Equal(container.Ports.Single(p => p.Name == "http").ContainerPort.ToString(), annotations["prometheus.io/port"]);
-        var port = Repository.Images.Dotnet.HttpPort;
+        var port = Repository.Images.Records.RuntimeDeps.Port;
         Assert.Equal(port, container.Ports.Single().ContainerPort);
         Assert.Contains(container.Env, e => e.Name == "HTTP_PORTS" && e.Value == $"{port}");
 

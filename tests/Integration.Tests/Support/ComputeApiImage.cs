@@ -27,7 +27,7 @@ public sealed class ComputeApiImage : IAsyncLifetime
     public async Task<ComputeApiContainer> StartAsync(string name, Func<ContainerBuilder, ContainerBuilder> configure,
         CancellationToken cancellationToken)
     {
-        var port = Repository.Images.Dotnet.HttpPort;
+        var port = Repository.Images.Records.RuntimeDeps.Port;
         var container = configure(new ContainerBuilder(Image)
                 .WithName($"computeapi-{name}-{Guid.NewGuid():N}")
                 .WithPortBinding(port, assignRandomHostPort: true)

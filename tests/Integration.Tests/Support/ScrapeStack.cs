@@ -17,7 +17,7 @@ namespace CloudApp.Integration.Tests.Support;
 /// </summary>
 public sealed class ScrapeStack : IAsyncDisposable
 {
-    public static readonly int ComputeApiPort = Repository.Images.Dotnet.HttpPort;
+    public static readonly int ComputeApiPort = Repository.Images.Records.RuntimeDeps.Port;
     private const int PrometheusPort = 9090;
 
     /// <summary>How long a stack may take to start: images are local, containers start in seconds.</summary>

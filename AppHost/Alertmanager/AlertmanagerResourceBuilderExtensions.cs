@@ -32,6 +32,7 @@ public static class AlertmanagerResourceBuilderExtensions
             {
                 k.Component = "alerting";
                 k.ProvidedByOperatorStack = true;
+                k.RunAsUser = AlertmanagerResource.Record.User;
                 k.Resources = new("50m", "250m", "64Mi", "256Mi");
                 k.WritableDirectories[AlertmanagerResource.StorageDirectory] = "256Mi"; // silences and notification log
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");

@@ -22,12 +22,12 @@ public static class GrafanaResourceBuilderExtensions
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(port: GrafanaResource.Port, targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
-            .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
+            .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), GrafanaResource.ProvisioningDirectory, isReadOnly: true)
             .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), GrafanaResource.DashboardsDirectory, isReadOnly: true)
             .WithEnvironment("GF_SECURITY_ADMIN_USER", "admin")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "true")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
-            .WithEnvironment("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "/var/lib/grafana/dashboards/computeapi.json")
+            .WithEnvironment("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", $"{GrafanaResource.DashboardsDirectory}/computeapi.json")
             .WithEnvironment("GF_ANALYTICS_REPORTING_ENABLED", "false")
             .WithEnvironment("GF_ANALYTICS_CHECK_FOR_UPDATES", "false")
             .WithEnvironment("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false")
@@ -42,10 +42,10 @@ public static class GrafanaResourceBuilderExtensions
             {
                 k.Component = "dashboards";
                 k.ProvidedByOperatorStack = true;
-                k.RunAsUser = 472; // grafana, the official image's user
+                k.RunAsUser = GrafanaResource.Record.User;
                 k.Resources = new("100m", "500m", "128Mi", "512Mi");
-                k.WritableDirectories["/var/lib/grafana"] = "1Gi";
-                k.WritableDirectories["/var/log/grafana"] = "256Mi";
+                k.WritableDirectories[GrafanaResource.Record.Path("data")] = "1Gi";
+                k.WritableDirectories[GrafanaResource.Record.Path("logs")] = "256Mi";
                 k.WritableDirectories["/tmp"] = "64Mi";
                 k.Probes = new(Liveness: "/api/health", Readiness: "/api/health", Startup: "/api/health");
                 k.Service = new(Port: GrafanaResource.Port);

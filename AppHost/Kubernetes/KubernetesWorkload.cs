@@ -21,8 +21,8 @@ public sealed class KubernetesWorkload
 
     public ComputeResources Resources { get; set; } = new("100m", "500m", "64Mi", "256Mi");
 
-    /// <summary>The non-root user of the image; by default nobody, the user of the Prometheus family's images.</summary>
-    public long RunAsUser { get; set; } = 65534;
+    /// <summary>The non-root user of the image (its record's <c>user</c> in deploy/images.json); required.</summary>
+    public long? RunAsUser { get; set; }
 
     /// <summary>Folders the container writes (the root file system is read-only): path to emptyDir size limit.</summary>
     public SortedDictionary<string, string> WritableDirectories { get; } = new(StringComparer.Ordinal);

@@ -13,6 +13,8 @@ internal static class PodTemplates
         List<V1EnvVar> environment, List<string> arguments, List<ConfigMaps.Mounted> configMaps)
     {
         var port = ManifestGenerator.ContainerPort(resource, workload);
+        var user = workload.RunAsUser
+            ?? throw new InvalidOperationException($"'{resource.Name}' has no user: set KubernetesWorkload.RunAsUser from its image's record.");
         var (volumes, mounts) = Volumes(workload, configMaps);
 
         var annotations = new Dictionary<string, string>();
@@ -35,9 +37,9 @@ internal static class PodTemplates
                 SecurityContext = new V1PodSecurityContext
                 {
                     RunAsNonRoot = true,
-                    RunAsUser = workload.RunAsUser,
-                    RunAsGroup = workload.RunAsUser,
-                    FsGroup = workload.RunAsUser,
+                    RunAsUser = user,
+                    RunAsGroup = user,
+                    FsGroup = user,
                     SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                 },
                 Containers = [Container(resource.Name, workload, image, port, environment, arguments, mounts), .. Reloader(workload, port, configMaps)],

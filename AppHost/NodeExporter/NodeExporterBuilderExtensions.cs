@@ -5,7 +5,10 @@ namespace Aspire.Hosting;
 
 public static class NodeExporterBuilderExtensions
 {
-    public const int Port = 9100;
+    /// <summary>The image's facts (port, user): its record in deploy/images.json.</summary>
+    public static ImageRecord Record => ImageRecords.Current.NodeExporter;
+
+    public static int Port => Record.Port;
 
     /// <summary>The host's folders node-exporter reads, mounted read-only where its arguments point.</summary>
     public static IReadOnlyList<HostMount> HostMounts { get; } =
@@ -16,7 +19,7 @@ public static class NodeExporterBuilderExtensions
     ];
 
     /// <summary>The command line, wherever it runs (AppHost, container tests, Kubernetes).</summary>
-    public static IReadOnlyList<string> Arguments { get; } =
+    public static IReadOnlyList<string> Arguments =>
     [
         "--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root", $"--web.listen-address=:{Port}",
         "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|var/lib/kubelet/.+)($|/)",
@@ -36,9 +39,10 @@ public static class NodeExporterBuilderExtensions
             .WithKubernetes(k =>
             {
                 k.Component = "node-metrics";
+                k.RunAsUser = Record.User;
                 k.Resources = new("50m", "250m", "32Mi", "128Mi");
                 k.Probes = new(Liveness: "/", Readiness: "/", Startup: "/");
-                // No scrape annotation: Prometheus' node-exporter job finds port 9100 on every node (and so reuses a
+                // No scrape annotation: Prometheus' node-exporter job finds the exporter's port on every node (and so reuses a
                 // node-exporter the cluster already runs there instead of this one).
                 k.NodeAgent = new NodeAgent("cloudapp-system", HostMounts);
             });

@@ -6,22 +6,26 @@ namespace CloudApp.AppHost.Prometheus;
 public sealed class PrometheusResource(string name) : ContainerResource(name)
 {
     public const string HttpEndpointName = "http";
-    public const int Port = 9090;
+
+    /// <summary>The image's facts (port, user, folders): its record in deploy/images.json.</summary>
+    public static ImageRecord Record => ImageRecords.Current.Prometheus;
+
+    public static int Port => Record.Port;
 
     /// <summary>
-    /// Where the configuration file is mounted inside the container: in a folder of its own, which Kubernetes mounts
-    /// whole so that an updated ConfigMap reaches the running server.
+    /// Where the configuration file is mounted inside the container: in a folder of its own below the image's
+    /// configuration folder, which Kubernetes mounts whole so that an updated ConfigMap reaches the running server.
     /// </summary>
-    public const string ConfigFile = "/etc/prometheus/config/prometheus.yml";
+    public static string ConfigFile => $"{Record.Path("config")}/config/prometheus.yml";
 
     /// <summary>Where the rules folder is mounted; the configuration loads every file of it.</summary>
-    public const string RulesDirectory = "/etc/prometheus/rules";
+    public static string RulesDirectory => $"{Record.Path("config")}/rules";
 
     /// <summary>The TSDB's folder: a named volume in local runs, an emptyDir or a claim in Kubernetes.</summary>
-    public const string DataDirectory = "/prometheus";
+    public static string DataDirectory => Record.Path("data");
 
     /// <summary>Where the file-based service discovery reads its target lists inside the container.</summary>
-    public const string TargetsDirectory = "/etc/prometheus/targets";
+    public static string TargetsDirectory => $"{Record.Path("config")}/targets";
 
     /// <summary>How often Prometheus looks for changed configuration and rule files (declared before its use below).</summary>
     public static readonly TimeSpan AutoReloadInterval = TimeSpan.FromSeconds(30);
@@ -32,7 +36,7 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     /// Prometheus check its configuration and rule files every <see cref="AutoReloadInterval"/> and apply a change
     /// in place (an edited rule locally, an updated ConfigMap in Kubernetes) without losing its state.
     /// </summary>
-    public static IReadOnlyList<string> Arguments { get; } =
+    public static IReadOnlyList<string> Arguments =>
     [
         $"--config.file={ConfigFile}", $"--storage.tsdb.path={DataDirectory}", "--storage.tsdb.retention.time=2d",
         "--enable-feature=extra-scrape-metrics,auto-reload-config", $"--config.auto-reload-interval={AutoReloadInterval.TotalSeconds:0}s",

@@ -32,6 +32,7 @@ public static class PrometheusResourceBuilderExtensions
             {
                 k.Component = "monitoring";
                 k.ProvidedByOperatorStack = true;
+                k.RunAsUser = PrometheusResource.Record.User;
                 k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories[PrometheusResource.DataDirectory] = "4Gi";
                 k.ArgumentSettings["--storage.tsdb.retention.time"] = "RETENTION_TIME"; // production keeps 15 days

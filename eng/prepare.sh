@@ -6,8 +6,9 @@
 #    and the C toolchain Native AOT links the ComputeApi image with.
 # 2. The images pinned in deploy/images.json: the official ones where they are present or can be pulled; where
 #    no registry answers, local stand-ins built from Debian packages (eng/images/build.sh), selected through
-#    the Images__* configuration the AppHost and the tests read. The ComputeApi's base image likewise: the one
-#    its project names, or a local stand-in pushed to the loopback registry (ContainerBaseImage).
+#    the Images__* configuration the AppHost and the tests read. A stand-in is of the pinned version or refused
+#    (the tests would run another version than the pin). The ComputeApi's base image likewise: the one its
+#    project names, or a local stand-in pushed to the loopback registry (ContainerBaseImage).
 # Where Docker runs and registries answer, it prints only the registry's address.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,23 @@ usable() {  # present locally, or pullable now
 exports=("CLOUDAPP_REGISTRY=$registry")
 offline=0
 
+# The Prometheus family: the images whose record in deploy/images.json names a Debian package to build a
+# stand-in from. Decided first, so that a pin no stand-in can meet stops here, before anything is built.
+# Each one's configuration key is its image key with a capital (nodeExporter: Images__NodeExporter).
+mapfile -t family < <(eng/image-fact.sh --keys standIn.debianPackage)
+missing=()
+for key in "${family[@]}"; do
+  ref=$(eng/image-fact.sh "images.$key.reference")
+  if usable "$ref"; then
+    say "${key^} image: $ref"
+  else
+    # The stand-in's reference, or the refusal of a pin of another version than Debian's package.
+    local_ref=$(eng/image-fact.sh --stand-in "$key") || { say "no stand-in for $ref (see above)"; exit 1; }
+    say "$ref cannot be had here; standing in $local_ref, built from Debian packages"
+    missing+=("$key")
+  fi
+done
+
 # The ComputeApi's base image, as its project names it (the .NET SDK pulls it from its registry, not from Docker).
 # Its stand-in is the longest build (a Debian root file system), so it runs beside the others.
 base=$(dotnet msbuild ComputeApi/ComputeApi.csproj -p:RuntimeIdentifier=linux-x64 -getProperty:ContainerBaseImage 2>/dev/null | tail -n1)
@@ -37,37 +55,23 @@ if usable "$base"; then
   say "ComputeApi base image: $base"
 else
   offline=1
-  local_base=$registry/cloudapp/runtime-deps:bookworm
+  base_stand_in=$(eng/image-fact.sh --stand-in runtimeDeps)
+  local_base=$registry/$base_stand_in
   say "$base cannot be had here; using a runtime-deps stand-in built from Debian packages: $local_base"
-  { eng/images/build.sh base && docker tag cloudapp/runtime-deps:bookworm "$local_base" &&
+  { eng/images/build.sh runtimeDeps && docker tag "$base_stand_in" "$local_base" &&
     docker push -q "$local_base" >/dev/null; } >&2 &
   base_build=$!
   exports+=("ContainerBaseImage=$local_base")
 fi
 
-# The Prometheus family: key in deploy/images.json, build.sh target, configuration key.
-family=(prometheus:prometheus:Prometheus alertmanager:alertmanager:Alertmanager nodeExporter:node-exporter:NodeExporter)
-missing=()
-for image in "${family[@]}"; do
-  IFS=: read -r key target setting <<<"$image"
-  ref=$(eng/image-fact.sh "images.$key.reference")
-  if usable "$ref"; then
-    say "$setting image: $ref"
-  else
-    say "$ref cannot be had here; building a local stand-in from Debian packages"
-    missing+=("$target")
-  fi
-done
 if [ ${#missing[@]} -gt 0 ]; then
   offline=1
   eng/images/build.sh "${missing[@]}" >&2
-  for image in "${family[@]}"; do
-    IFS=: read -r key target setting <<<"$image"
-    [[ " ${missing[*]} " == *" $target "* ]] || continue
-    local_ref=$(docker image ls --filter "label=cloudapp.image=$target" --format '{{.Repository}}:{{.Tag}}' | head -n1)
-    [ -n "$local_ref" ] || { say "no local $target image after building it"; exit 1; }
-    exports+=("Images__$setting=$local_ref")
-    if [ "$target" = prometheus ]; then
+  for key in "${missing[@]}"; do
+    local_ref=$(eng/image-fact.sh --stand-in "$key")
+    docker image inspect "$local_ref" >/dev/null 2>&1 || { say "no local $local_ref after building it"; exit 1; }
+    exports+=("Images__${key^}=$local_ref")
+    if [ "$key" = prometheus ]; then
       # Debian builds Prometheus without its web UI: the pages are a notice; the HTTP API is complete.
       exports+=("Prometheus__TargetsPath=/api/v1/targets?state=active")
     fi

@@ -3,34 +3,52 @@
 # container registry can be reached (so `docker pull` of the official images is impossible) but a
 # Debian package mirror can.
 #
-#   build.sh [--force] [base|prometheus|alertmanager|node-exporter|all]...   (default: all)
+#   build.sh [--force] [IMAGE|all]...   (default: all)
 #
-#   base           cloudapp/runtime-deps:bookworm      stands in for mcr.microsoft.com/dotnet/runtime-deps:10.0
-#   prometheus     cloudapp/prometheus:<version>       stands in for the official Prometheus image (Debian unstable's package)
-#   alertmanager   cloudapp/alertmanager:<version>     stands in for the official Alertmanager image (Debian unstable's package)
-#   node-exporter  cloudapp/node-exporter:<version>    stands in for the official node-exporter image (Debian unstable's package)
+# IMAGE is the key of an image whose record in deploy/images.json has a stand-in (prometheus), or the last
+# segment of the stand-in's name (node-exporter); base is the runtime-deps stand-in, the ComputeApi's base.
+# Each stand-in is built as the record names it. For the Prometheus family the record also names the Debian
+# package and version it is built from, and the build refuses a pin of another version (the stand-in would
+# silently run another version than the pin).
 #
 # The Prometheus family comes from Debian unstable ("sid"), read through a package index private to this
 # run (the host's apt sources never change): it carries the 3.x line the project pins, and its binaries need
-# only libc, taken from bookworm. Each stand-in keeps the official image's paths, entrypoint, command, user
-# and port, so the AppHost and the tests pass the same arguments and mounts to either.
+# only libc, taken from the runtime-deps stand-in's Debian release. Each stand-in keeps the official image's
+# paths, entrypoint, command, user and port (those of its record), so the AppHost and the tests pass the same
+# arguments and mounts to either.
 #
 # Every target is skipped when its image already exists, so the script is cheap to call before every
 # run; --force rebuilds (e.g. to pick up Debian updates).
 set -euo pipefail
 
-readonly SUITE=bookworm                    # the base image and libc: the tags below promise bookworm content
-readonly PROMETHEUS_SUITE=sid              # the Prometheus family: Debian's newest packages
-readonly BASE_REF=cloudapp/runtime-deps:$SUITE
-readonly NOBODY=65534                      # uid/gid of "nobody", the user of the official Prometheus-family images
-readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-
 say() { printf '[images] %s\n' "$*" >&2; }
 die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
+fact() { "$(dirname "$0")/../image-fact.sh" "$@"; }
 
 usage() {
   sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+  printf 'Images with a stand-in: %s\n' "$(fact --keys standIn | tr '\n' ' ')" >&2
   exit "${1:-0}"
+}
+
+mapfile -t STAND_INS < <(fact --keys standIn)
+[ ${#STAND_INS[@]} -gt 0 ] || die "no image record has a stand-in"
+
+# The stand-in's kind, the last segment of its name (node-exporter): the label the images of this script carry.
+kind_of() {  # $1 image key
+  local name
+  name=$(fact "images.$1.standIn.name")
+  printf '%s\n' "${name##*/}"
+}
+
+# The image key an argument names: the key itself, the last segment of its stand-in's name, or base.
+key_of() {  # $1 argument
+  local key
+  if [ "$1" = base ]; then printf 'runtimeDeps\n'; return; fi
+  for key in "${STAND_INS[@]}"; do
+    if [ "$1" = "$key" ] || [ "$1" = "$(kind_of "$key")" ]; then printf '%s\n' "$key"; return; fi
+  done
+  return 1
 }
 
 force=0
@@ -38,16 +56,28 @@ targets=()
 for arg in "$@"; do
   case "$arg" in
     --force|-f) force=1 ;;
-    base|prometheus|alertmanager|node-exporter) targets+=("$arg") ;;
-    all) targets+=(base prometheus alertmanager node-exporter) ;;
+    all) targets+=("${STAND_INS[@]}") ;;
     -h|--help) usage 0 ;;
-    *) say "unknown argument: $arg"; usage 2 ;;
+    -*) say "unknown argument: $arg"; usage 2 ;;
+    *) key=$(key_of "$arg") || { say "no image with a stand-in is called $arg"; usage 2; }
+       targets+=("$key") ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(base prometheus alertmanager node-exporter)
+[ ${#targets[@]} -gt 0 ] || targets=("${STAND_INS[@]}")
 
-# debootstrap creates device nodes and chroots, and the staged trees must carry uid 0/65534/$APP_UID
-# ownership into the image tarball; none of that works unprivileged.
+# Each stand-in's reference, or the refusal of a pin it cannot be built in: before anything is downloaded.
+declare -A REF=()
+for key in "${targets[@]}"; do
+  REF[$key]=$(fact --stand-in "$key") || die "the stand-in of '$key' is not built (see above)"
+done
+
+SUITE=$(fact images.runtimeDeps.standIn.debianRelease)   # the base image and libc: its tag promises this content
+readonly SUITE
+readonly PROMETHEUS_SUITE=sid              # the Prometheus family: Debian's newest packages
+readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# debootstrap creates device nodes and chroots, and the staged trees must carry the ownership of the images'
+# users into the image tarball; none of that works unprivileged.
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap and the ownership of image files need it); try: sudo $0 $*"
 command -v docker >/dev/null 2>&1 || die "the docker CLI is not installed"
 docker info >/dev/null 2>&1 || die "'docker info' fails: no Docker engine answers (see eng/ensure-docker.sh)"
@@ -56,11 +86,6 @@ for tool in apt-get apt-cache dpkg-deb ldd tar awk; do
 done
 [ -r "$KEYRING" ] || die "$KEYRING is missing (apt-get install debian-archive-keyring); it is needed to verify the mirror"
 
-# What Microsoft's .NET base images set, which the runtime-deps stand-in copies (deploy/images.json).
-APP_UID=$("$(dirname "$0")/../image-fact.sh" images.runtimeDeps.user)
-HTTP_PORT=$("$(dirname "$0")/../image-fact.sh" images.runtimeDeps.port)
-readonly APP_UID HTTP_PORT
-
 # shellcheck source=eng/images/debian.sh
 . "$(dirname "$0")/debian.sh"
 # shellcheck source=eng/images/runtime-deps.sh
@@ -68,14 +93,22 @@ readonly APP_UID HTTP_PORT
 # shellcheck source=eng/images/prometheus-family.sh
 . "$(dirname "$0")/prometheus-family.sh"
 
-# Images this script made carry this label, so skipping and --force can find them without
-# knowing the tag in advance (the Prometheus tag is the packaged version).
+# Images this script made carry this label, which tells them from images of the same name made elsewhere.
 label_of() { printf 'cloudapp.image=%s' "$1"; }
 
-# Prints the existing references with the given label, if any.
-existing_refs() {  # $1 image kind, $2 repository
-  docker image ls --filter "label=$(label_of "$1")" --filter "reference=$2" \
-    --format '{{.Repository}}:{{.Tag}}' | grep -v ':<none>$' || true
+# False (and noted as skipped) when the stand-in's reference exists and --force is not given; otherwise true,
+# with REPLACED set to the id of the image a rebuild replaces (empty when there is none). Only the exact
+# reference counts: a stand-in of another version is not the one the pin asks for.
+REPLACED=""
+needs_build() {  # $1 the stand-in's reference
+  REPLACED=""
+  docker image inspect "$1" >/dev/null 2>&1 || return 0
+  if [ "$force" -eq 0 ]; then
+    say "$1 exists; skipped (use --force to rebuild)"
+    note "$1" "skipped (exists)" 0
+    return 1
+  fi
+  REPLACED=$(docker image inspect -f '{{.Id}}' "$1")
 }
 
 # Drops the image a --force rebuild replaced, unless something still uses it.
@@ -91,12 +124,13 @@ BUILT=()    # "ref<TAB>what happened<TAB>seconds"
 note() { BUILT+=("$(printf '%s\t%s\t%s' "$1" "$2" "$3")"); }
 
 # In one run the targets share the package indexes read for them.
-for target in "${targets[@]}"; do
-  case "$target" in
-    base) build_base ;;
-    prometheus) build_prometheus ;;
-    alertmanager) build_alertmanager ;;
-    node-exporter) build_node_exporter ;;
+for key in "${targets[@]}"; do
+  case "$key" in
+    runtimeDeps) build_base "${REF[$key]}" ;;
+    prometheus) build_prometheus "$key" "${REF[$key]}" ;;
+    alertmanager) build_alertmanager "$key" "${REF[$key]}" ;;
+    nodeExporter) build_node_exporter "$key" "${REF[$key]}" ;;
+    *) die "deploy/images.json gives '$key' a stand-in, but this script has no build for it" ;;
   esac
 done
 

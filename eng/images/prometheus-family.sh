@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by eng/images/build.sh; uses its settings (SUITE, KEYRING, ARCH, ...) and helpers (say, die, note).
+# Sourced by eng/images/build.sh; uses its settings (SUITE, PROMETHEUS_SUITE, WORK, ...) and helpers (say, die, fact, note, needs_build).
 
 # ---------------------------------------------------------------------------------------------
 # The Prometheus family: statically minded Go binaries that link only libc. Each image mirrors its
@@ -8,25 +8,11 @@
 # data, and the users root and nobody.
 # ---------------------------------------------------------------------------------------------
 
-# False (and noted as skipped) when an image of this kind exists and --force is not given; otherwise true,
-# with REPLACED set to the id of the image a rebuild replaces (empty when there is none).
-REPLACED=""
-needs_build() {  # $1 image kind, $2 repository
-  local existing
-  existing=$(existing_refs "$1" "$2" | head -n1)
-  REPLACED=""
-  if [ -n "$existing" ] && [ "$force" -eq 0 ]; then
-    say "$existing exists; skipped (use --force to rebuild)"
-    note "$existing" "skipped (exists)" 0
-    return 1
-  fi
-  [ -z "$existing" ] || REPLACED=$(docker image inspect -f '{{.Id}}' "$existing")
-}
-
-# Stages the busybox-base equivalents into $1: libc for the binaries already staged under $1/bin, from
-# bookworm's libc6 (not the host's, which may be newer), the CA bundle, name service and zone files.
-stage_runtime() {  # $1 stage dir
-  local stage=$1 pkg=$WORK/runtime-pkgs
+# Stages the busybox-base equivalents into $1: libc for the binaries already staged under $1/bin, from the
+# base release's libc6 (not the host's, which may be newer), the CA bundle, name service and zone files, and the
+# users root and nobody, whose uid/gid $2 is (the user of the official Prometheus-family images).
+stage_runtime() {  # $1 stage dir, $2 uid of nobody
+  local stage=$1 nobody=$2 pkg=$WORK/runtime-pkgs
   [ -d "$pkg" ] || fetch_packages "$SUITE" "$WORK/runtime-debs" "$pkg" libc6 ca-certificates netbase tzdata
 
   local line name path src
@@ -39,7 +25,7 @@ stage_runtime() {  # $1 stage dir
       *) continue ;;   # linux-vdso and the like are provided by the kernel
     esac
     src=$(find "$pkg" -type f -name "$name" | head -n1)
-    [ -n "$src" ] || die "$name is not in bookworm's libc6 package"
+    [ -n "$src" ] || die "$name is not in $SUITE's libc6 package"
     install -D -m 0755 "$src" "$stage$path"
   done < <(ldd "$stage"/bin/* | sort -u)
 
@@ -49,21 +35,34 @@ stage_runtime() {  # $1 stage dir
   cp -a "$pkg/usr/share/zoneinfo" "$stage/usr/share/zoneinfo"
   # With nsswitch.conf saying "files dns", Go uses its own resolver rather than glibc's NSS modules.
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$stage/etc/nsswitch.conf"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:%s:%s:nobody:/home:/sbin/nologin\n' "$NOBODY" "$NOBODY" >"$stage/etc/passwd"
-  printf 'root:x:0:\nnobody:x:%s:\n' "$NOBODY" >"$stage/etc/group"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:%s:%s:nobody:/home:/sbin/nologin\n' "$nobody" "$nobody" >"$stage/etc/passwd"
+  printf 'root:x:0:\nnobody:x:%s:\n' "$nobody" >"$stage/etc/group"
   install -d -m 1777 "$stage/tmp"
   chown -R 0:0 "$stage"
 }
 
-# Imports the staged tree as cloudapp/<kind>:<upstream version of the package>, checks that the image runs
+# The facts of image $1 the build uses, from its record in deploy/images.json: IMAGE_USER, IMAGE_PORT,
+# CONFIG_DIR and DATA_DIR (empty where the record has no such path) and PACKAGE, the Debian package.
+read_facts() {  # $1 image key
+  IMAGE_USER=$(fact "images.$1.user")
+  IMAGE_PORT=$(fact "images.$1.port")
+  PACKAGE=$(fact "images.$1.standIn.debianPackage")
+  CONFIG_DIR=$(fact "images.$1.paths.config" 2>/dev/null || true)
+  DATA_DIR=$(fact "images.$1.paths.data" 2>/dev/null || true)
+}
+
+# Imports the staged tree as the stand-in's reference, cloudapp/<kind>:<upstream version of the package>, after
+# checking that the package is of the version the reference (and so the pin) names; checks that the image runs
 # (<smoke binary> --version) and notes it; the remaining arguments are `docker import --change` values.
 # `docker import` rather than FROM scratch + COPY: it needs neither BuildKit nor a base image to pull.
-import_image() {  # $1 stage, $2 kind, $3 title, $4 the package's .deb, $5 smoke binary, $6 start time, then changes
-  local stage=$1 kind=$2 title=$3 deb=$4 smoke=$5 started=$6 change version ref package
-  shift 6
+import_image() {  # $1 stage, $2 image key, $3 reference, $4 title, $5 the package's .deb, $6 smoke binary, $7 start time, then changes
+  local stage=$1 key=$2 ref=$3 title=$4 deb=$5 smoke=$6 started=$7 change version package kind
+  shift 7
+  kind=${ref%:*}
+  kind=${kind##*/}
   version=$(upstream_version "$deb")
-  ref=cloudapp/$kind:$version
   package="$(dpkg-deb -f "$deb" Package)=$(dpkg-deb -f "$deb" Version)"
+  [ "$version" = "${ref##*:}" ] || die "image '$key': its stand-in $ref is to be built from Debian's $(dpkg-deb -f "$deb" Package) ${ref##*:}, but $PROMETHEUS_SUITE now has $version ($package); refusing to stand in another version than the pin. Pin $version and set the record's standIn.version to it, or make the pinned image available."
   local changes=(
     --change "LABEL $(label_of "$kind")"
     --change "LABEL org.opencontainers.image.title=\"$title\""
@@ -79,71 +78,75 @@ import_image() {  # $1 stage, $2 kind, $3 title, $4 the package's .deb, $5 smoke
   note "$ref" built $((SECONDS - started))
 }
 
-# prometheus: /bin/prometheus and /bin/promtool, /etc/prometheus/prometheus.yml, data in /prometheus.
-build_prometheus() {
-  local started=$SECONDS
-  needs_build prometheus cloudapp/prometheus || return 0
+# prometheus: /bin/prometheus and /bin/promtool, <config>/prometheus.yml, data in <data>.
+build_prometheus() {  # $1 image key, $2 the stand-in's reference
+  local key=$1 ref=$2 started=$SECONDS
+  needs_build "$ref" || return 0
   local dl=$WORK/prometheus-debs pkg=$WORK/prometheus-pkg stage=$WORK/prometheus
+  read_facts "$key"
 
-  say "downloading prometheus and promtool from $PROMETHEUS_SUITE"
-  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" prometheus promtool
+  say "downloading $PACKAGE and promtool from $PROMETHEUS_SUITE"
+  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" "$PACKAGE" promtool
 
   install -D -m 0755 "$pkg/usr/bin/prometheus" "$stage/bin/prometheus"
   install -D -m 0755 "$pkg/usr/bin/promtool" "$stage/bin/promtool"
-  stage_runtime "$stage"
+  stage_runtime "$stage" "$IMAGE_USER"
 
   # Debian builds Prometheus without its web UI (and 3.x without the classic one): every page is this notice,
   # which points to the UI a user can install; the HTTP API is complete.
   install -D -m 0644 "$pkg/usr/share/prometheus/web/no-ui/index.html" "$stage/usr/share/prometheus/web/no-ui/index.html"
 
-  install -D -m 0644 "$pkg/etc/prometheus/prometheus.yml" "$stage/etc/prometheus/prometheus.yml"
-  install -d -m 0755 "$stage/prometheus"
+  # Debian's package keeps the file under /etc/prometheus; the image keeps it where the record says.
+  install -D -m 0644 "$pkg/etc/prometheus/prometheus.yml" "$stage$CONFIG_DIR/prometheus.yml"
+  install -d -m 0755 "$stage$DATA_DIR"
   # Debian's binary defaults to /var/lib/prometheus/metrics2 (upstream: data/ under WORKDIR /prometheus);
   # point that at the volume so a command without --storage.tsdb.path still writes there.
   mkdir -p "$stage/var/lib/prometheus"
-  ln -s /prometheus "$stage/var/lib/prometheus/metrics2"
-  chown -R -h "$NOBODY:$NOBODY" "$stage/etc/prometheus" "$stage/prometheus"
+  ln -s "$DATA_DIR" "$stage/var/lib/prometheus/metrics2"
+  chown -R -h "$IMAGE_USER:$IMAGE_USER" "$stage$CONFIG_DIR" "$stage$DATA_DIR"
 
-  import_image "$stage" prometheus Prometheus "$dl"/prometheus_*.deb /bin/promtool "$started" \
-    "USER $NOBODY" "EXPOSE 9090" 'VOLUME ["/prometheus"]' "WORKDIR /prometheus" 'ENTRYPOINT ["/bin/prometheus"]' \
-    'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+  import_image "$stage" "$key" "$ref" Prometheus "$dl/${PACKAGE}_"*.deb /bin/promtool "$started" \
+    "USER $IMAGE_USER" "EXPOSE $IMAGE_PORT" "VOLUME [\"$DATA_DIR\"]" "WORKDIR $DATA_DIR" 'ENTRYPOINT ["/bin/prometheus"]' \
+    "CMD [\"--config.file=$CONFIG_DIR/prometheus.yml\", \"--storage.tsdb.path=$DATA_DIR\"]"
 }
 
-# alertmanager: /bin/alertmanager and /bin/amtool, /etc/alertmanager/alertmanager.yml, data in /alertmanager.
-build_alertmanager() {
-  local started=$SECONDS
-  needs_build alertmanager cloudapp/alertmanager || return 0
+# alertmanager: /bin/alertmanager and /bin/amtool, <config>/alertmanager.yml, data in <data>.
+build_alertmanager() {  # $1 image key, $2 the stand-in's reference
+  local key=$1 ref=$2 started=$SECONDS
+  needs_build "$ref" || return 0
   local dl=$WORK/alertmanager-debs pkg=$WORK/alertmanager-pkg stage=$WORK/alertmanager
+  read_facts "$key"
 
-  say "downloading prometheus-alertmanager from $PROMETHEUS_SUITE"
-  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" prometheus-alertmanager
+  say "downloading $PACKAGE from $PROMETHEUS_SUITE"
+  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" "$PACKAGE"
   # Debian renames the server binary; the official image calls it alertmanager.
   install -D -m 0755 "$pkg/usr/bin/prometheus-alertmanager" "$stage/bin/alertmanager"
   install -D -m 0755 "$pkg/usr/bin/amtool" "$stage/bin/amtool"
-  stage_runtime "$stage"
+  stage_runtime "$stage" "$IMAGE_USER"
   # Debian's build reads its notification templates from here; upstream embeds them.
   mkdir -p "$stage/usr/share/prometheus"
   cp -r "$pkg/usr/share/prometheus/alertmanager" "$stage/usr/share/prometheus/alertmanager"
-  install -D -m 0644 "$pkg/etc/prometheus/alertmanager.yml" "$stage/etc/alertmanager/alertmanager.yml"
-  install -d -m 0755 "$stage/alertmanager"
-  chown -R -h "$NOBODY:$NOBODY" "$stage/etc/alertmanager" "$stage/alertmanager"
+  install -D -m 0644 "$pkg/etc/prometheus/alertmanager.yml" "$stage$CONFIG_DIR/alertmanager.yml"
+  install -d -m 0755 "$stage$DATA_DIR"
+  chown -R -h "$IMAGE_USER:$IMAGE_USER" "$stage$CONFIG_DIR" "$stage$DATA_DIR"
 
-  import_image "$stage" alertmanager Alertmanager "$dl"/prometheus-alertmanager_*.deb /bin/amtool "$started" \
-    "USER $NOBODY" "EXPOSE 9093" 'VOLUME ["/alertmanager"]' "WORKDIR /alertmanager" 'ENTRYPOINT ["/bin/alertmanager"]' \
-    'CMD ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"]'
+  import_image "$stage" "$key" "$ref" Alertmanager "$dl/${PACKAGE}_"*.deb /bin/amtool "$started" \
+    "USER $IMAGE_USER" "EXPOSE $IMAGE_PORT" "VOLUME [\"$DATA_DIR\"]" "WORKDIR $DATA_DIR" 'ENTRYPOINT ["/bin/alertmanager"]' \
+    "CMD [\"--config.file=$CONFIG_DIR/alertmanager.yml\", \"--storage.path=$DATA_DIR\"]"
 }
 
-# node-exporter: /bin/node_exporter, run as nobody, port 9100.
-build_node_exporter() {
-  local started=$SECONDS
-  needs_build node-exporter cloudapp/node-exporter || return 0
+# node-exporter: /bin/node_exporter, run as nobody, on the record's port.
+build_node_exporter() {  # $1 image key, $2 the stand-in's reference
+  local key=$1 ref=$2 started=$SECONDS
+  needs_build "$ref" || return 0
   local dl=$WORK/node-exporter-debs pkg=$WORK/node-exporter-pkg stage=$WORK/node-exporter
+  read_facts "$key"
 
-  say "downloading prometheus-node-exporter from $PROMETHEUS_SUITE"
-  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" prometheus-node-exporter
+  say "downloading $PACKAGE from $PROMETHEUS_SUITE"
+  fetch_packages "$PROMETHEUS_SUITE" "$dl" "$pkg" "$PACKAGE"
   install -D -m 0755 "$pkg/usr/bin/prometheus-node-exporter" "$stage/bin/node_exporter"
-  stage_runtime "$stage"
+  stage_runtime "$stage" "$IMAGE_USER"
 
-  import_image "$stage" node-exporter "Node exporter" "$dl"/prometheus-node-exporter_*.deb /bin/node_exporter "$started" \
-    "USER $NOBODY" "EXPOSE 9100" 'ENTRYPOINT ["/bin/node_exporter"]'
+  import_image "$stage" "$key" "$ref" "Node exporter" "$dl/${PACKAGE}_"*.deb /bin/node_exporter "$started" \
+    "USER $IMAGE_USER" "EXPOSE $IMAGE_PORT" 'ENTRYPOINT ["/bin/node_exporter"]'
 }

@@ -2,21 +2,15 @@
 # Sourced by eng/images/build.sh; uses its settings (SUITE, KEYRING, ARCH, ...) and helpers (say, die, note).
 
 # ---------------------------------------------------------------------------------------------
-# base: cloudapp/runtime-deps:bookworm
+# base: the runtime-deps stand-in (deploy/images.json, images.runtimeDeps), cloudapp/runtime-deps:bookworm
 # Mirrors dotnet/dotnet-docker src/runtime-deps/10.0/*/Dockerfile: the native libraries .NET
 # loads (ICU, OpenSSL, libstdc++, tz data, CA certificates), the non-root user `app` ($APP_UID) and
 # the environment those images set. Self-contained .NET apps then need nothing else.
 # ---------------------------------------------------------------------------------------------
-build_base() {
-  local started=$SECONDS old=""
-  if docker image inspect "$BASE_REF" >/dev/null 2>&1; then
-    if [ "$force" -eq 0 ]; then
-      say "$BASE_REF exists; skipped (use --force to rebuild)"
-      note "$BASE_REF" "skipped (exists)" 0
-      return 0
-    fi
-    old=$(docker image inspect -f '{{.Id}}' "$BASE_REF")
-  fi
+build_base() {  # $1 the stand-in's reference (cloudapp/runtime-deps:<Debian release>)
+  local ref=$1 started=$SECONDS
+  needs_build "$ref" || return 0
+  local old=$REPLACED
 
   if ! command -v debootstrap >/dev/null 2>&1; then
     say "installing debootstrap (host package, needed once)"
@@ -84,7 +78,7 @@ EOF
 
   # `docker import` rather than a Dockerfile: the rootfs is already complete, and a Dockerfile would
   # need a base image to FROM, which is exactly what cannot be pulled here.
-  say "importing $BASE_REF"
+  say "importing $ref"
   tar -C "$rootfs" --numeric-owner -c . | docker import \
     --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --change "ENV APP_UID=$APP_UID" \
@@ -97,11 +91,11 @@ EOF
     --change "LABEL org.opencontainers.image.description=\".NET runtime dependencies on Debian $SUITE, built locally from Debian packages\"" \
     --change "LABEL org.opencontainers.image.base.name=debian:$SUITE" \
     --message "debootstrap $SUITE minbase from $ARCHIVE" \
-    - "$BASE_REF" >/dev/null
+    - "$ref" >/dev/null
 
   # Fail here, not in a later docker build, if the user or the dynamic libraries are broken.
-  docker run --rm "$BASE_REF" sh -c "id app >/dev/null && ldconfig -p | grep -q libicuuc && ldconfig -p | grep -q libssl.so.3" \
-    || die "$BASE_REF fails its smoke test"
-  drop_replaced "$old" "$BASE_REF"
-  note "$BASE_REF" built $((SECONDS - started))
+  docker run --rm "$ref" sh -c "id app >/dev/null && ldconfig -p | grep -q libicuuc && ldconfig -p | grep -q libssl.so.3" \
+    || die "$ref fails its smoke test"
+  drop_replaced "$old" "$ref"
+  note "$ref" built $((SECONDS - started))
 }

@@ -11,12 +11,15 @@ using Microsoft.Extensions.Logging;
 var builder = DistributedApplication.CreateBuilder(args);
 var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
 var deploy = Path.Combine(root, "deploy");
-var images = ContainerImages.From(builder.Configuration, root);
+var configured = ContainerImages.From(builder.Configuration, root);
+// Images:* overrides name this machine's mirrors or local stand-ins: runs use them, but what a publish writes names
+// the pinned images, whatever the environment of the machine that publishes.
+var images = builder.ExecutionContext.IsPublishMode ? configured.Pins : configured;
 
 var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
     .WithReplicas(builder.Configuration.GetValue("ComputeApi:Replicas", 2))
     .WithHttpHealthCheck(ServiceDefaultsExtensions.HealthPath)
-    .WithPublishedImage(images.ComputeApi, builder.Configuration["ComputeApi:Registry"])
+    .WithPublishedImage(configured.ComputeApi, images.ComputeApi, builder.Configuration["ComputeApi:Registry"])
     .WithLabCommands(Path.Combine(deploy, "prometheus", "prometheus.yml"))
     .WithKubernetes(k =>
     {

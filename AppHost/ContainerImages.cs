@@ -7,10 +7,10 @@ namespace CloudApp.AppHost;
 /// The images the stack runs. Defaults are the pinned references of the image records (<see cref="ImageRecords"/>,
 /// <c>deploy/images.json</c>); configuration (<c>Images:Prometheus</c>, <c>Images:Alertmanager</c>,
 /// <c>Images:NodeExporter</c>, <c>Images:Grafana</c>, <c>Images:ComputeApi</c>, e.g. the environment variable
-/// <c>Images__Prometheus</c>) replaces one with a mirror or a locally built image. <c>ConfigReloader</c> (the sidecar
-/// that reloads Alertmanager when its ConfigMap changes) and <c>KubeStateMetrics</c> run in Kubernetes only.
-/// <c>ComputeApi</c> is the repository and tag the ComputeApi image is pushed as (below the container registry) and
-/// that the Kubernetes manifests name.
+/// <c>Images__Prometheus</c>) replaces one with a mirror or a locally built image for this machine's runs; what a
+/// publish writes names the pins (<see cref="Pins"/>). <c>ConfigReloader</c> (the sidecar that reloads Alertmanager
+/// when its ConfigMap changes) and <c>KubeStateMetrics</c> run in Kubernetes only. <c>ComputeApi</c> is the
+/// repository and tag the ComputeApi image is pushed as (below the container registry).
 /// </summary>
 public sealed record ContainerImages(
     ImageReference Prometheus, ImageReference Alertmanager, ImageReference NodeExporter, ImageReference Grafana, ImageReference ComputeApi,
@@ -18,7 +18,10 @@ public sealed record ContainerImages(
 {
     public const string Section = "Images";
 
-    /// <summary>The records of <paramref name="repositoryRoot"/> (or of <see cref="ImageRecords.FileVariable"/>), with the overrides of <paramref name="configuration"/>.</summary>
+    /// <summary>
+    /// The records below <paramref name="repositoryRoot"/> (or those <see cref="ImageRecords.FileVariable"/> names), with
+    /// the overrides of <paramref name="configuration"/>.
+    /// </summary>
     public static ContainerImages From(IConfiguration configuration, string repositoryRoot) =>
         From(configuration, ImageRecords.Load(ImageRecords.FileIn(repositoryRoot)));
 
@@ -29,7 +32,11 @@ public sealed record ContainerImages(
             section[key] is { Length: > 0 } configured ? ImageReference.Parse(configured) : records[JsonNamingPolicy.CamelCase.ConvertName(key)].Reference;
         return new(Read(nameof(Prometheus)), Read(nameof(Alertmanager)), Read(nameof(NodeExporter)), Read(nameof(Grafana)), Read(nameof(ComputeApi)),
             Read(nameof(ConfigReloader)), Read(nameof(KubeStateMetrics)), records);
-    }}
+    }
+
+    /// <summary>The pinned references, whatever the configuration says: what a publish names.</summary>
+    public ContainerImages Pins => From(new ConfigurationBuilder().Build(), Records);
+}
 
 /// <summary>
 /// The image records of <c>deploy/images.json</c>, one per image, the one home of each image's facts: its pinned

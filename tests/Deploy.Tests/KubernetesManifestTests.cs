@@ -18,10 +18,12 @@ public sealed class KubernetesManifestTests
         var output = Path.Combine(Path.GetTempPath(), $"cloudapp-k8s-fresh-{Guid.NewGuid():N}");
         try
         {
-            // Image overrides for local runs must not leak into the committed, official manifests.
-            var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
-                .Where(k => k.StartsWith("Images__", StringComparison.Ordinal))
-                .ToDictionary(k => k, string? (_) => null);
+            // Every image overridden, as eng/prepare.sh does for local stand-ins (and more): the publish names the pins
+            // regardless, so the committed manifests come out of a machine whatever its Images__* say.
+            var environment = typeof(CloudApp.AppHost.ContainerImages).GetProperties()
+                .Where(p => p.PropertyType == typeof(CloudApp.AppHost.ImageReference))
+                .ToDictionary(p => $"{CloudApp.AppHost.ContainerImages.Section}__{p.Name}", string? (p) => $"example.org/other/{p.Name.ToLowerInvariant()}:v0.0.1");
+            Assert.Contains("Images__Prometheus", environment.Keys);
             var result = await ExternalProgram.RunAsync("dotnet",
                 [Repository.AppHostAssembly, "--operation", "publish", "--step", "kubernetes", "--output-path", output],
                 TimeSpan.FromMinutes(3), environment);

@@ -250,10 +250,10 @@ public sealed class KubernetesManifestTests
         Assert.Equal("restricted", namespaces["cloudapp"]);
         var agent = Assert.Single(objects.OfType<V1DaemonSet>());
         Assert.Equal("privileged", namespaces[agent.Metadata.NamespaceProperty]);
-        // Not annotated: the node-exporter job finds port 9100 on every node, this agent's or one already there.
+        // Not annotated: the node-exporter job finds the exporter's port on every node, this agent's or one already there.
         Assert.Null(agent.Spec.Template.Metadata.Annotations);
         Assert.True(agent.Spec.Template.Spec.HostNetwork);
-        Assert.Contains(agent.Spec.Template.Spec.Containers[0].Ports, p => p.ContainerPort == 9100);
+        Assert.Contains(agent.Spec.Template.Spec.Containers[0].Ports, p => p.ContainerPort == Repository.Images.Records.NodeExporter.Port);
         Assert.All(objects.OfType<V1Deployment>(), d =>
         {
             Assert.Equal("cloudapp", d.Metadata.NamespaceProperty);

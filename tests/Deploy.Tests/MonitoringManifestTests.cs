@@ -67,13 +67,14 @@ public sealed class MonitoringManifestTests
     {
         var objects = await Manifests.BuiltAsync();
 
-        // kubernetes/prometheus.yml names "alertmanager:9093": the short name resolves in the namespace Prometheus runs in.
+        // kubernetes/prometheus.yml names "alertmanager:<its port>": the short name resolves in the namespace Prometheus runs in.
+        var port = Repository.Images.Records.Alertmanager.Port;
         var configuration = File.ReadAllText(Repository.Path("deploy", "prometheus", "kubernetes", "prometheus.yml"));
-        Assert.Contains("targets: [alertmanager:9093]", configuration);
+        Assert.Contains($"targets: [alertmanager:{port}]", configuration);
         var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
         var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "alertmanager");
         Assert.Equal(prometheus.Metadata.NamespaceProperty, service.Metadata.NamespaceProperty);
-        Assert.Contains(service.Spec.Ports, p => p.Port == 9093);
+        Assert.Contains(service.Spec.Ports, p => p.Port == port);
         var alertmanager = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "alertmanager");
         Assert.Equal(service.Spec.Selector, alertmanager.Spec.Selector.MatchLabels);
         Assert.Contains("--cluster.listen-address=", alertmanager.Spec.Template.Spec.Containers[0].Args);

@@ -19,7 +19,7 @@ namespace CloudApp.Integration.Tests;
 /// </summary>
 public sealed class ConfigReloadTests
 {
-    private const int PrometheusPort = 9090;
+    private static readonly int PrometheusPort = PrometheusResource.Port;
 
     [Fact]
     public async Task PrometheusAppliesChangedRuleAndConfigurationFilesWithoutRestarting()
@@ -33,7 +33,7 @@ public sealed class ConfigReloadTests
             .WithBindMount(config.Path, Path.GetDirectoryName(PrometheusResource.ConfigFile)!, AccessMode.ReadOnly)
             .WithBindMount(rules.Path, PrometheusResource.RulesDirectory, AccessMode.ReadOnly)
             .WithCommand([.. PrometheusResource.Arguments])
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(PrometheusPort).ForPath("/-/ready")))
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)PrometheusPort).ForPath("/-/ready")))
             .Build();
         await prometheus.StartAsync(cts.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://{prometheus.Hostname}:{prometheus.GetMappedPublicPort(PrometheusPort)}") };

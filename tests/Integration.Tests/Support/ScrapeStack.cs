@@ -18,7 +18,7 @@ namespace CloudApp.Integration.Tests.Support;
 public sealed class ScrapeStack : IAsyncDisposable
 {
     public static readonly int ComputeApiPort = Repository.Images.Records.RuntimeDeps.Port;
-    private const int PrometheusPort = 9090;
+    private static readonly int PrometheusPort = PrometheusResource.Port;
 
     /// <summary>How long a stack may take to start: images are local, containers start in seconds.</summary>
     public static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
@@ -126,10 +126,10 @@ public sealed class ScrapeStack : IAsyncDisposable
             .WithBindMount(configFolder ?? Repository.AlertmanagerConfig,
                 configFolder is null ? AlertmanagerResource.ConfigFile : Path.GetDirectoryName(AlertmanagerResource.ConfigFile)!, AccessMode.ReadOnly)
             .WithCommand([.. AlertmanagerResource.Arguments])
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(AlertmanagerPort).ForPath("/-/ready")));
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)AlertmanagerPort).ForPath("/-/ready")));
 
     /// <summary>The API port of an <see cref="Alertmanager"/> container.</summary>
-    public const int AlertmanagerPort = 9093;
+    public static readonly int AlertmanagerPort = AlertmanagerResource.Port;
 
     private static IContainer NodeExporterContainer(INetwork network) =>
         NodeExporterBuilderExtensions.HostMounts
@@ -150,7 +150,7 @@ public sealed class ScrapeStack : IAsyncDisposable
             .WithBindMount(Path.Combine(Repository.PrometheusConfig, "rules"), PrometheusResource.RulesDirectory, AccessMode.ReadOnly)
             .WithBindMount(targetsDirectory, PrometheusResource.TargetsDirectory, AccessMode.ReadOnly)
             .WithCommand([.. PrometheusResource.Arguments])
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort(PrometheusPort).ForPath("/-/ready")))
+            .WithWaitStrategy(Wait.ForUnixContainer().UntilHttpRequestIsSucceeded(r => r.ForPort((ushort)PrometheusPort).ForPath("/-/ready")))
             .Build();
 
     public async ValueTask DisposeAsync()

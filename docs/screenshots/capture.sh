@@ -40,7 +40,9 @@ wait_for() {  # $1 what, $2 seconds, then the command that must succeed
 
 wait_for "the dashboard's login link" 180 grep -q 'login?t=' "$log"
 login=$(grep -o 'http://localhost:[0-9]*/login?t=[0-9a-f]*' "$log" | head -n1)
-prometheus=http://localhost:9090
+# The AppHost publishes Prometheus and Alertmanager on the host at their images' ports.
+prometheus=http://localhost:$(eng/image-fact.sh images.prometheus.port)
+alertmanager_url=http://localhost:$(eng/image-fact.sh images.alertmanager.port)
 computeapi=http://localhost:5080
 targets_up() {
   [ "$(curl -fsS "$prometheus/api/v1/targets?state=active" | python3 -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; print(sum(1 for x in t if x["labels"]["job"]=="computeapi" and x["health"]=="up"))')" -ge 2 ]
@@ -99,7 +101,7 @@ pid=$(ss -Hltnp "sport = :$victim_port" | grep -o 'pid=[0-9]*' | head -n1 | cut 
 say "killing replica $victim (pid $pid) and waiting for the alert"
 kill -KILL "$pid"
 alertmanager=$(docker ps --filter "ancestor=${Images__Alertmanager:-$(eng/image-fact.sh images.alertmanager.reference)}" --format '{{.ID}}' | head -n1)
-amtool() { docker exec "$alertmanager" amtool --alertmanager.url=http://localhost:9093 "$@"; }
+amtool() { docker exec "$alertmanager" amtool --alertmanager.url="$alertmanager_url" "$@"; }
 alert_active() { amtool alert query alertname=ComputeApiTargetDown | grep -q ComputeApiTargetDown; }
 wait_for "ComputeApiTargetDown in Alertmanager" 240 alert_active
 {
@@ -116,8 +118,8 @@ for r in rows:
   curl -fsS "$prometheus/api/v1/status/buildinfo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["version"])'
   printf '\n$ amtool alert query\n'
   amtool alert query
-  printf '\n$ curl -s localhost:9093/api/v2/alerts | (alert, labels, receivers, state)\n'
-  curl -fsS "http://localhost:9093/api/v2/alerts" | python3 -c '
+  printf '\n$ curl -s %s/api/v2/alerts | (alert, labels, receivers, state)\n' "${alertmanager_url#http://}"
+  curl -fsS "$alertmanager_url/api/v2/alerts" | python3 -c '
 import json, sys
 for a in json.load(sys.stdin):
     labels = a["labels"]

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by eng/images/build.sh; uses its settings (SUITE, KEYRING, ARCH, ...) and helpers (say, die, note).
+# Sourced by eng/images/build.sh; uses its settings (SUITE, KEYRING, ARCH, ...) and helpers (say, die, note, needs_build).
 
 # ---------------------------------------------------------------------------------------------
 # base: the runtime-deps stand-in (deploy/images.json, images.runtimeDeps), cloudapp/runtime-deps:bookworm

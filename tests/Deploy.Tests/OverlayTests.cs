@@ -51,7 +51,7 @@ public sealed class OverlayTests
         var prometheus = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "prometheus");
         var pod = prometheus.Spec.Template.Spec;
 
-        var data = pod.Containers[0].VolumeMounts.Single(m => m.MountPath == "/prometheus");
+        var data = pod.Containers[0].VolumeMounts.Single(m => m.MountPath == Repository.Images.Records.Prometheus.Path("data"));
         var volume = pod.Volumes.Single(v => v.Name == data.Name);
         Assert.Null(volume.EmptyDir);
         var claim = objects.OfType<V1PersistentVolumeClaim>().Single(c => c.Metadata.Name == volume.PersistentVolumeClaim.ClaimName);

@@ -21,6 +21,23 @@ public sealed class PrometheusConfigurationTests
         Assert.Contains("SUCCESS", result.Output);
     }
 
+    /// <summary>
+    /// Prometheus reads its own configuration, not deploy/images.json, so the ports there are written again: they must be
+    /// the ports of the images' records (its own, Alertmanager's and node-exporter's).
+    /// </summary>
+    [Theory]
+    [InlineData("prometheus.yml", "node-exporter:")]
+    [InlineData("kubernetes/prometheus.yml", "replacement: $1:")]
+    public void ConfigurationNamesThePortsOfTheImages(string file, string nodeExporterTarget)
+    {
+        var records = Repository.Images.Records;
+        var configuration = File.ReadAllText(Repository.Path(["deploy", "prometheus", .. file.Split('/')]));
+
+        Assert.Contains($"targets: [localhost:{records.Prometheus.Port}]", configuration, StringComparison.Ordinal);
+        Assert.Contains($"targets: [alertmanager:{records.Alertmanager.Port}]", configuration, StringComparison.Ordinal);
+        Assert.Contains($"{nodeExporterTarget}{records.NodeExporter.Port}", configuration, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RulesPassPromtool()
     {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shell's one reader of deploy/images.json, the home of every image fact (one record per image); the C# side
-# reads it through AppHost/ContainerImages.cs. CLOUDAPP_IMAGES_FILE names another file (tests pin other versions
-# in a copy without touching the committed one).
+# reads it through AppHost/ContainerImages.cs. CLOUDAPP_IMAGES_FILE names another file by its absolute path (the
+# scripts change folders; tests pin other versions in a copy without touching the committed one).
 #   eng/image-fact.sh images.prometheus.reference     -> quay.io/prometheus/prometheus:v3.5.3
 #   eng/image-fact.sh images.runtimeDeps.port         -> 8080
 #   eng/image-fact.sh --keys                          -> every image's key, one a line

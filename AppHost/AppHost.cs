@@ -1,4 +1,5 @@
 using CloudApp.AppHost;
+using CloudApp.AppHost.Alertmanager;
 using CloudApp.AppHost.Grafana;
 using CloudApp.AppHost.Kubernetes;
 using CloudApp.AppHost.Lab;
@@ -27,41 +28,49 @@ var computeapi = builder.AddProject<Projects.ComputeApi>("computeapi")
         // The port and user of the .NET base image the ComputeApi image is built on.
         k.ContainerPort = images.Records.RuntimeDeps.Port;
         k.RunAsUser = images.Records.RuntimeDeps.User;
-        k.Resources = new("500m", "2", "128Mi", "512Mi");
         k.WritableDirectories["/tmp"] = "64Mi";
         k.Probes = new(Liveness: ServiceDefaultsExtensions.AlivePath, Readiness: ServiceDefaultsExtensions.HealthPath,
             Startup: ServiceDefaultsExtensions.AlivePath);
         k.Service = new(Port: 80); // a ClusterIP Service on port 80, as the lab's example-service
         k.Scrape = new(ServiceDefaultsExtensions.MetricsPath, ScrapeVia.Pod);
-    });
+    })
+    .PublishAsKubernetesWorkload(new("500m", "2", "128Mi", "512Mi"));
 
-var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, images.ConfigReloader, Path.Combine(deploy, "alertmanager", "alertmanager.yml"))
-    .WithLabCommands();
+// The UIs on their well-known host ports, so http://localhost:9090 and :9093 work as in every guide.
+var alertmanager = builder.AddAlertmanager("alertmanager", images.Alertmanager, images.ConfigReloader,
+        Path.Combine(deploy, "alertmanager", "alertmanager.yml"), port: AlertmanagerResource.Port)
+    .WithLabCommands()
+    .PublishAsKubernetesWorkload(new("50m", "250m", "64Mi", "256Mi"));
 
 // Host metrics (the lab's cpu, memory, disk and bandwidth rates): of this machine locally, of every node in a cluster.
-var nodeExporter = builder.AddNodeExporter("node-exporter", images.NodeExporter);
+var nodeExporter = builder.AddNodeExporter("node-exporter", images.NodeExporter)
+    .PublishAsKubernetesWorkload(new("50m", "250m", "32Mi", "128Mi"));
 
 // Restart counts of the install's containers, read from the Kubernetes API: in a cluster only.
 if (builder.ExecutionContext.IsPublishMode)
 {
-    builder.AddKubeStateMetrics("kube-state-metrics", images.KubeStateMetrics);
+    builder.AddKubeStateMetrics("kube-state-metrics", images.KubeStateMetrics)
+        .PublishAsKubernetesWorkload(new("10m", "100m", "32Mi", "128Mi"));
 }
 
-var prometheus = builder.AddPrometheus("prometheus", images.Prometheus, Path.Combine(deploy, "prometheus"))
+var prometheus = builder.AddPrometheus("prometheus", images.Prometheus, Path.Combine(deploy, "prometheus"), port: PrometheusResource.Port)
     .WithUrlForEndpoint("http", _ => new() { Url = builder.Configuration["Prometheus:TargetsPath"] ?? "/targets", DisplayText = "Targets" })
     .WithReplicaTargets(computeapi)
     .WithLabCommands()
     .WaitFor(computeapi)
     .WaitFor(alertmanager)
-    .WaitFor(nodeExporter);
+    .WaitFor(nodeExporter)
+    // In a cluster, the UI on every node's port 31156 as well.
+    .PublishAsKubernetesWorkload(new("250m", "1", "512Mi", "2Gi"), nodePort: 31156);
 
 var grafana = await GrafanaAvailability.DecideAsync(builder, images.Grafana);
 if (grafana.Include)
 {
     var adminPassword = builder.AddParameter("grafana-admin-password",
         new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
-    builder.AddGrafana("grafana", images.Grafana, Path.Combine(deploy, "grafana"), adminPassword)
-        .WithDataSource(prometheus);
+    builder.AddGrafana("grafana", images.Grafana, Path.Combine(deploy, "grafana"), adminPassword, port: GrafanaResource.Port)
+        .WithDataSource(prometheus)
+        .PublishAsKubernetesWorkload(new("100m", "500m", "128Mi", "512Mi"));
 }
 else
 {
@@ -73,7 +82,7 @@ else
     });
 }
 
-builder.AddKubernetesPublishing(new ManifestSettings(Namespace: "cloudapp", PartOf: "cloudapp", ManagedBy: "cloudapp-apphost",
+builder.AddKubernetesPublishing(new ManifestSettings(Namespace: "cloudapp", AgentNamespace: "cloudapp-system", PartOf: "cloudapp", ManagedBy: "cloudapp-apphost",
         RunbookUrl: RunbookLinks.From(builder.Configuration[RunbookLinks.Setting])),
     defaultOutput: Path.Combine(deploy, "k8s"));
 

@@ -10,15 +10,17 @@ public static class AlertmanagerResourceBuilderExtensions
     /// Adds an Alertmanager container configured by <paramref name="configFile"/> (bind-mounted read-only). Prometheus
     /// finds it by its resource name (the <c>alerting:</c> section of deploy/prometheus): locally on the
     /// containers' network, in Kubernetes through its Service in the same namespace. In Kubernetes,
-    /// <paramref name="configReloader"/> runs beside it and reloads it when its ConfigMap changes.
+    /// <paramref name="configReloader"/> runs beside it and reloads it when its ConfigMap changes. <paramref name="port"/>
+    /// publishes the UI on that host port (none: a port the engine picks), which notification links then lead to.
     /// </summary>
     public static IResourceBuilder<AlertmanagerResource> AddAlertmanager(
-        this IDistributedApplicationBuilder builder, string name, ImageReference image, ImageReference configReloader, string configFile)
+        this IDistributedApplicationBuilder builder, string name, ImageReference image, ImageReference configReloader, string configFile,
+        int? port = null)
     {
         var alertmanager = builder.AddResource(new AlertmanagerResource(name))
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
-            .WithHttpEndpoint(port: AlertmanagerResource.Port, targetPort: AlertmanagerResource.Port, name: AlertmanagerResource.HttpEndpointName)
+            .WithHttpEndpoint(port: port, targetPort: AlertmanagerResource.Port, name: AlertmanagerResource.HttpEndpointName)
             .WithBindMount(configFile, AlertmanagerResource.ConfigFile, isReadOnly: true)
             .WithArgs([.. AlertmanagerResource.Arguments])
             .WithHttpHealthCheck("/-/ready", endpointName: AlertmanagerResource.HttpEndpointName)
@@ -33,7 +35,6 @@ public static class AlertmanagerResourceBuilderExtensions
                 k.Component = "alerting";
                 k.ProvidedByOperatorStack = true;
                 k.RunAsUser = AlertmanagerResource.Record.User;
-                k.Resources = new("50m", "250m", "64Mi", "256Mi");
                 k.WritableDirectories[AlertmanagerResource.StorageDirectory] = "256Mi"; // silences and notification log
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready");
                 k.Service = new(Port: AlertmanagerResource.Port);
@@ -42,10 +43,9 @@ public static class AlertmanagerResourceBuilderExtensions
                 k.ConfigReloader = new(configReloader, "/-/reload");
                 k.ExternalUrlFlag = "--web.external-url";
             });
+        if (!builder.ExecutionContext.IsRunMode) return alertmanager;
         // Links in notifications lead to the UI on the host; silences and the notification log outlive the container.
-        return builder.ExecutionContext.IsRunMode
-            ? alertmanager.WithArgs($"--web.external-url=http://localhost:{AlertmanagerResource.Port}/")
-                .WithVolume(VolumeNameGenerator.Generate(alertmanager, "data"), AlertmanagerResource.StorageDirectory)
-            : alertmanager;
+        if (port is { } hostPort) alertmanager.WithArgs($"--web.external-url=http://localhost:{hostPort}/");
+        return alertmanager.WithVolume(VolumeNameGenerator.Generate(alertmanager, "data"), AlertmanagerResource.StorageDirectory);
     }
 }

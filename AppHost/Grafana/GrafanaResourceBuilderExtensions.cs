@@ -12,16 +12,17 @@ public static class GrafanaResourceBuilderExtensions
     /// <c>provisioning/</c> (datasource, dashboard provider) and <c>dashboards/</c>. Anonymous visitors may view, not
     /// edit. Locally the admin signs in with <paramref name="adminPassword"/>. Published, no password is known: Grafana
     /// creates no admin account (never a default one) until the <c>grafana-admin</c> component of deploy/k8s gives it
-    /// a Secret the user created.
+    /// a Secret the user created. <paramref name="port"/> publishes the UI on that host port (none: a port the engine
+    /// picks).
     /// </summary>
     public static IResourceBuilder<GrafanaResource> AddGrafana(
         this IDistributedApplicationBuilder builder, string name, ImageReference image, string grafanaDirectory,
-        IResourceBuilder<ParameterResource> adminPassword)
+        IResourceBuilder<ParameterResource> adminPassword, int? port = null)
     {
         var grafana = builder.AddResource(new GrafanaResource(name))
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
-            .WithHttpEndpoint(port: GrafanaResource.Port, targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
+            .WithHttpEndpoint(port: port, targetPort: GrafanaResource.Port, name: GrafanaResource.HttpEndpointName)
             .WithBindMount(Path.Combine(grafanaDirectory, "provisioning"), GrafanaResource.ProvisioningDirectory, isReadOnly: true)
             .WithBindMount(Path.Combine(grafanaDirectory, "dashboards"), GrafanaResource.DashboardsDirectory, isReadOnly: true)
             .WithEnvironment("GF_SECURITY_ADMIN_USER", "admin")
@@ -43,7 +44,6 @@ public static class GrafanaResourceBuilderExtensions
                 k.Component = "dashboards";
                 k.ProvidedByOperatorStack = true;
                 k.RunAsUser = GrafanaResource.Record.User;
-                k.Resources = new("100m", "500m", "128Mi", "512Mi");
                 k.WritableDirectories[GrafanaResource.Record.Path("data")] = "1Gi";
                 k.WritableDirectories[GrafanaResource.Record.Path("logs")] = "256Mi";
                 k.WritableDirectories["/tmp"] = "64Mi";

@@ -32,7 +32,6 @@ public static class KubeStateMetricsBuilderExtensions
                 k.Component = "monitoring";
                 k.ProvidedByOperatorStack = true;
                 k.RunAsUser = ImageRecords.Current.KubeStateMetrics.User;
-                k.Resources = new("10m", "100m", "32Mi", "128Mi");
                 k.Probes = new(Liveness: "/livez", Readiness: "/livez", Startup: "/livez");
                 k.ApiAccess = KubernetesApiAccess.PodsOfItsNamespace;
             });

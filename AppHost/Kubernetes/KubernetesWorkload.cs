@@ -19,7 +19,11 @@ public sealed class KubernetesWorkload
     /// <summary>For projects: the port the published image listens on (containers: the endpoint's target port).</summary>
     public int? ContainerPort { get; set; }
 
-    public ComputeResources Resources { get; set; } = new("100m", "500m", "64Mi", "256Mi");
+    /// <summary>
+    /// Requests and limits: a deploy-time setting (<c>PublishAsKubernetesWorkload</c>, where the AppHost composes the
+    /// app), which every published workload needs.
+    /// </summary>
+    public ComputeResources? Resources { get; set; }
 
     /// <summary>The non-root user of the image (its record's <c>user</c> in deploy/images.json); required.</summary>
     public long? RunAsUser { get; set; }
@@ -36,7 +40,10 @@ public sealed class KubernetesWorkload
 
     public PrometheusScrape? Scrape { get; set; }
 
-    /// <summary>Run one pod on every node, with host access, in a namespace of its own (a DaemonSet).</summary>
+    /// <summary>
+    /// Run one pod on every node, with host access, in the node agents' namespace of its own
+    /// (<see cref="ManifestSettings.AgentNamespace"/>): a DaemonSet.
+    /// </summary>
     public NodeAgent? NodeAgent { get; set; }
 
     /// <summary>What of the Kubernetes API the pod's service account may read (none: no service account token).</summary>
@@ -121,7 +128,8 @@ public enum ScrapeVia
 /// <summary>The <c>prometheus.io/scrape|port|path</c> annotations, on the pods or on the Service.</summary>
 public sealed record PrometheusScrape(string Path, ScrapeVia Via);
 
-public sealed record NodeAgent(string Namespace, IReadOnlyList<HostMount> HostMounts);
+/// <summary>What a node agent reads of its host: read-only host folders.</summary>
+public sealed record NodeAgent(IReadOnlyList<HostMount> HostMounts);
 
 /// <summary>A read-only host folder mounted into a node agent.</summary>
 public sealed record HostMount(string Name, string HostPath, string MountPath);

@@ -5,10 +5,11 @@ using k8s.Models;
 namespace CloudApp.AppHost.Kubernetes;
 
 /// <summary>
-/// Settings that are not part of the app model: where and under which names things go, and where the published
-/// alerts' runbook links point (null: the project's own runbook, as the rule files link it).
+/// Settings that are not part of the app model: where and under which names things go (the application's
+/// namespace, and the node agents' privileged one), and where the published alerts' runbook links point (null: the
+/// project's own runbook, as the rule files link it).
 /// </summary>
-public sealed record ManifestSettings(string Namespace, string PartOf, string ManagedBy, Uri? RunbookUrl = null);
+public sealed record ManifestSettings(string Namespace, string AgentNamespace, string PartOf, string ManagedBy, Uri? RunbookUrl = null);
 
 /// <summary>One generated file: its name and the objects in it, in order.</summary>
 public sealed record ManifestFile(string Name, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects);
@@ -52,13 +53,12 @@ public sealed class ManifestGenerator(ManifestSettings settings, DistributedAppl
 
         var values = new ModelValues(executionContext, workloads);
         var application = new SetBuilder([new("namespaces.yaml", [Namespace(settings.Namespace, "restricted")])]);
-        var agentNamespaces = workloads.Select(w => w.Workload.NodeAgent?.Namespace).OfType<string>().Distinct(StringComparer.Ordinal);
-        var agents = new SetBuilder([new("namespaces.yaml", [.. agentNamespaces.Select(n => Namespace(n, "privileged"))])]);
+        var agents = new SetBuilder([new("namespaces.yaml", workloads.Any(w => w.Workload.NodeAgent is not null) ? [Namespace(settings.AgentNamespace, "privileged")] : [])]);
         foreach (var (resource, workload) in workloads)
         {
             var objects = new List<IKubernetesObject<V1ObjectMeta>>();
             var image = ImageOf(resource, workload);
-            var ns = workload.NodeAgent?.Namespace ?? settings.Namespace;
+            var ns = workload.NodeAgent is null ? settings.Namespace : settings.AgentNamespace;
             var labels = Labels(resource.Name, workload.Component, image.Tag);
             var selector = SelectorLabels(resource.Name);
 

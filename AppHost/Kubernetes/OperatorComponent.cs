@@ -111,7 +111,7 @@ public static class OperatorComponent
             "kind", kind,
             "metadata", new YamlMappingNode(
                 "name", name,
-                "namespace", workload.NodeAgent?.Namespace ?? settings.Namespace,
+                "namespace", workload.NodeAgent is null ? settings.Namespace : settings.AgentNamespace,
                 "labels", Labels(new Dictionary<string, string>(labels) { ["app.kubernetes.io/name"] = name })),
             "spec", new YamlMappingNode(
                 "selector", new YamlMappingNode("matchLabels", Labels(new Dictionary<string, string>

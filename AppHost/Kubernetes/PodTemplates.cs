@@ -52,6 +52,8 @@ internal static class PodTemplates
         string name, KubernetesWorkload workload, ImageReference image, int port, List<V1EnvVar> environment, List<string> arguments,
         List<V1VolumeMount> mounts)
     {
+        var resources = workload.Resources
+            ?? throw new InvalidOperationException($"'{name}' has no requests and limits; set them where the AppHost publishes it (PublishAsKubernetesWorkload).");
         var container = new V1Container
         {
             Name = name,
@@ -64,13 +66,13 @@ internal static class PodTemplates
             {
                 Requests = new Dictionary<string, ResourceQuantity>
                 {
-                    ["cpu"] = new(workload.Resources.CpuRequest),
-                    ["memory"] = new(workload.Resources.MemoryRequest),
+                    ["cpu"] = new(resources.CpuRequest),
+                    ["memory"] = new(resources.MemoryRequest),
                 },
                 Limits = new Dictionary<string, ResourceQuantity>
                 {
-                    ["cpu"] = new(workload.Resources.CpuLimit),
-                    ["memory"] = new(workload.Resources.MemoryLimit),
+                    ["cpu"] = new(resources.CpuLimit),
+                    ["memory"] = new(resources.MemoryLimit),
                 },
             },
             SecurityContext = new V1SecurityContext

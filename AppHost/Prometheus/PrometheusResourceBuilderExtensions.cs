@@ -9,10 +9,11 @@ public static class PrometheusResourceBuilderExtensions
     /// <summary>
     /// Adds a Prometheus container using <paramref name="configDirectory"/> (bind-mounted read-only): its
     /// <c>rules/</c> folder, and <c>prometheus.yml</c> for local runs or <c>kubernetes/prometheus.yml</c>
-    /// (Kubernetes service discovery) when publishing. Both load the same rules.
+    /// (Kubernetes service discovery) when publishing. Both load the same rules. <paramref name="port"/> publishes the
+    /// UI on that host port (none: a port the engine picks), which alert links then lead to.
     /// </summary>
     public static IResourceBuilder<PrometheusResource> AddPrometheus(
-        this IDistributedApplicationBuilder builder, string name, CloudApp.AppHost.ImageReference image, string configDirectory)
+        this IDistributedApplicationBuilder builder, string name, CloudApp.AppHost.ImageReference image, string configDirectory, int? port = null)
     {
         var resource = new PrometheusResource(name);
         var configFile = builder.ExecutionContext.IsPublishMode
@@ -21,8 +22,7 @@ public static class PrometheusResourceBuilderExtensions
         var prometheus = builder.AddResource(resource)
             .WithImage(image.Image, image.Tag)
             .WithImageRegistry(image.Registry)
-            // The well-known port on the host too, so http://localhost:9090 works as in every Prometheus guide.
-            .WithHttpEndpoint(port: PrometheusResource.Port, targetPort: PrometheusResource.Port, name: PrometheusResource.HttpEndpointName)
+            .WithHttpEndpoint(port: port, targetPort: PrometheusResource.Port, name: PrometheusResource.HttpEndpointName)
             .WithBindMount(configFile, PrometheusResource.ConfigFile, isReadOnly: true)
             .WithBindMount(Path.Combine(configDirectory, "rules"), PrometheusResource.RulesDirectory, isReadOnly: true)
             .WithArgs([.. PrometheusResource.Arguments])
@@ -33,13 +33,12 @@ public static class PrometheusResourceBuilderExtensions
                 k.Component = "monitoring";
                 k.ProvidedByOperatorStack = true;
                 k.RunAsUser = PrometheusResource.Record.User;
-                k.Resources = new("250m", "1", "512Mi", "2Gi");
                 k.WritableDirectories[PrometheusResource.DataDirectory] = "4Gi";
                 k.ArgumentSettings["--storage.tsdb.retention.time"] = "RETENTION_TIME"; // production keeps 15 days
                 // After a restart on kept data (the production volume; the base's emptyDir after a container restart)
                 // Prometheus replays its write-ahead log before it is ready. bench/wal-replay.sh measured about 4.5 M
                 // samples/s on two cores; the WAL holds up to 3 hours, at 15 s that is 720 samples per series, and
-                // the 2 GiB limit holds in the order of a million series: some 160 s, twice that on the one CPU of
+                // the 2 GiB limit it is published with holds in the order of a million series: some 160 s, twice that on the one CPU of
                 // the limit, more on slow volumes. 15 minutes (as the Prometheus Operator allows) leaves room, and a
                 // shutdown gets 10 minutes to write its final WAL checkpoint.
                 k.Probes = new(Liveness: "/-/healthy", Readiness: "/-/ready", Startup: "/-/ready")
@@ -47,15 +46,14 @@ public static class PrometheusResourceBuilderExtensions
                     StartupTiming = new(PeriodSeconds: 5, FailureThreshold: 180),
                 };
                 k.TerminationGracePeriodSeconds = 600;
-                k.Service = new(Port: PrometheusResource.Port, NodePort: 31156); // the UI from outside the cluster, on every node
+                k.Service = new(Port: PrometheusResource.Port);
                 k.ApiAccess = KubernetesApiAccess.Discovery;
                 k.ExternalUrlFlag = "--web.external-url";
             });
+        if (!builder.ExecutionContext.IsRunMode) return prometheus;
         // Links in alerts (their generator URL) lead to the UI on the host; the TSDB outlives the container.
-        return builder.ExecutionContext.IsRunMode
-            ? prometheus.WithArgs($"--web.external-url=http://localhost:{PrometheusResource.Port}/")
-                .WithVolume(VolumeNameGenerator.Generate(prometheus, "data"), PrometheusResource.DataDirectory)
-            : prometheus;
+        if (port is { } hostPort) prometheus.WithArgs($"--web.external-url=http://localhost:{hostPort}/");
+        return prometheus.WithVolume(VolumeNameGenerator.Generate(prometheus, "data"), PrometheusResource.DataDirectory);
     }
 
     /// <summary>

@@ -50,8 +50,9 @@ public sealed partial class HttpBenchmarks(Settings settings, TextWriter log)
             new("http", "telemetry off", "p99 latency", P99("off").Median * 1000, "ms", P99("off").Spread),
             new("http", "bare minimal API, same kernel", "throughput", Rps("bare").Median, "req/s", Rps("bare").Spread),
             new("http", "bare minimal API, same kernel", "p99 latency", P99("bare").Median * 1000, "ms", P99("bare").Spread),
-            new("http", "service / bare API", "throughput ratio", ceiling.Median, "x", ceiling.Spread, ">= 0.60x", ceiling.Median >= 0.60,
-                "what validation, the limiter, the dedicated kernel thread and telemetry cost per request"),
+            new("http", "service / bare API", "throughput ratio", ceiling.Median, "x", ceiling.Spread, ">= 0.75x", ceiling.Median >= 0.75,
+                "what validation, the limiter, the metrics and the answer's JSON cost per request, telemetry on; under the same load "
+                + $"p99 is {P99("full").Median * 1000:0.00} ms against {P99("bare").Median * 1000:0.00} ms"),
             new("http", "all runs", "socket errors and non-2xx", errors, "", Target: "0", Met: errors == 0),
         ], peak);
     }

@@ -1,5 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using CloudApp.AppHost;
+using CloudApp.AppHost.Kubernetes;
 using CloudApp.AppHost.Prometheus;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -51,6 +52,26 @@ public sealed class AppHostPartsTests
         // When it runs again on another port, its entry follows.
         Assert.True(writer.Apply("computeapi-a", Snapshot(KnownResourceStates.Running, "http://0.0.0.0:41003")));
         Assert.Equal(["host.docker.internal:41003", "host.docker.internal:41002"], writer.Groups.SelectMany(g => g.Targets));
+    }
+
+    [Fact]
+    public void AWorkloadPublishedWithoutRequestsAndLimitsIsRefusedByName()
+    {
+        var resource = new ContainerResource("unsized");
+        resource.Annotations.Add(new EndpointAnnotation(System.Net.Sockets.ProtocolType.Tcp, uriScheme: "http",
+            name: KubernetesWorkload.EndpointName, targetPort: 8080));
+        var workload = new KubernetesWorkload { RunAsUser = 1000, Probes = new("/", "/", "/") };
+
+        var refused = Assert.Throws<InvalidOperationException>(() => PodTemplates.Create(
+            resource, workload, ImageReference.Parse("example.org/unsized:1.0"), [], [], [], []));
+
+        Assert.Contains("'unsized' has no requests and limits", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("PublishAsKubernetesWorkload", refused.Message, StringComparison.Ordinal);
+
+        workload.Resources = new("10m", "100m", "16Mi", "64Mi");
+        var limits = PodTemplates.Create(resource, workload, ImageReference.Parse("example.org/unsized:1.0"), [], [], [], [])
+            .Spec.Containers[0].Resources.Limits;
+        Assert.Equal(["100m", "64Mi"], new[] { limits["cpu"].ToString(), limits["memory"].ToString() });
     }
 
     private static CustomResourceSnapshot Snapshot(string state, string? urls) => new()

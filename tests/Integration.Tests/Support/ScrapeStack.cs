@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Aspire.Hosting;
 using CloudApp.AppHost.Alertmanager;
+using CloudApp.AppHost.NodeExporter;
 using CloudApp.AppHost.Prometheus;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Configurations;
@@ -132,13 +132,13 @@ public sealed class ScrapeStack : IAsyncDisposable
     public static readonly int AlertmanagerPort = AlertmanagerResource.Port;
 
     private static IContainer NodeExporterContainer(INetwork network) =>
-        NodeExporterBuilderExtensions.HostMounts
+        NodeExporterResource.HostMounts
             .Aggregate(new ContainerBuilder(Repository.Images.NodeExporter.ToString()),
                 (container, mount) => container.WithBindMount(mount.HostPath, mount.MountPath, AccessMode.ReadOnly))
             .WithName($"node-exporter-{Guid.NewGuid():N}")
             .WithNetwork(network)
             .WithNetworkAliases("node-exporter")
-            .WithCommand([.. NodeExporterBuilderExtensions.Arguments])
+            .WithCommand([.. NodeExporterResource.Arguments])
             .Build();
 
     private static IContainer PrometheusContainer(INetwork network, string configuration, string targetsDirectory) =>

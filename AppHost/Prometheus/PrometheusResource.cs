@@ -38,7 +38,8 @@ public sealed class PrometheusResource(string name) : ContainerResource(name)
     /// </summary>
     public static IReadOnlyList<string> Arguments =>
     [
-        $"--config.file={ConfigFile}", $"--storage.tsdb.path={DataDirectory}", "--storage.tsdb.retention.time=2d",
+        // Retention by age only (0B: no size bound) unless a deployment bounds it by size as well.
+        $"--config.file={ConfigFile}", $"--storage.tsdb.path={DataDirectory}", "--storage.tsdb.retention.time=2d", "--storage.tsdb.retention.size=0B",
         "--enable-feature=extra-scrape-metrics,auto-reload-config", $"--config.auto-reload-interval={AutoReloadInterval.TotalSeconds:0}s",
     ];
 

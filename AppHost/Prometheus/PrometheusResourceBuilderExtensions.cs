@@ -34,7 +34,9 @@ public static class PrometheusResourceBuilderExtensions
                 k.ProvidedByOperatorStack = true;
                 k.RunAsUser = PrometheusResource.Record.User;
                 k.WritableDirectories[PrometheusResource.DataDirectory] = "4Gi";
-                k.ArgumentSettings["--storage.tsdb.retention.time"] = "RETENTION_TIME"; // production keeps 15 days
+                // Settings an overlay sets by name: production keeps 15 days, below its volume's size.
+                k.ArgumentSettings["--storage.tsdb.retention.time"] = "RETENTION_TIME";
+                k.ArgumentSettings["--storage.tsdb.retention.size"] = "RETENTION_SIZE";
                 // After a restart on kept data (the production volume; the base's emptyDir after a container restart)
                 // Prometheus replays its write-ahead log before it is ready. bench/wal-replay.sh measured about 4.5 M
                 // samples/s on two cores; the WAL holds up to 3 hours, at 15 s that is 720 samples per series, and

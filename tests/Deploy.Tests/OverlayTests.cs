@@ -57,10 +57,12 @@ public sealed class OverlayTests
         var claim = objects.OfType<V1PersistentVolumeClaim>().Single(c => c.Metadata.Name == volume.PersistentVolumeClaim.ClaimName);
         Assert.Equal(prometheus.Metadata.NamespaceProperty, claim.Metadata.NamespaceProperty);
         Assert.Equal("Recreate", prometheus.Spec.Strategy.Type);
-        Assert.Contains(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.size=", StringComparison.Ordinal));
-        // Retention set by name (the base's RETENTION_TIME), not by the argument's position.
+        // Retention set by name (the base's RETENTION_TIME and RETENTION_SIZE), never by an argument's position.
         Assert.Equal("--storage.tsdb.retention.time=$(RETENTION_TIME)", Assert.Single(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.time=", StringComparison.Ordinal)));
+        Assert.Equal("--storage.tsdb.retention.size=$(RETENTION_SIZE)", Assert.Single(pod.Containers[0].Args, a => a.StartsWith("--storage.tsdb.retention.size=", StringComparison.Ordinal)));
         Assert.Equal("15d", Assert.Single(pod.Containers[0].Env, e => e.Name == "RETENTION_TIME").Value);
+        Assert.Equal("16GB", Assert.Single(pod.Containers[0].Env, e => e.Name == "RETENTION_SIZE").Value);
+        Assert.DoesNotContain("/args", File.ReadAllText(Path.Combine(Manifests.Directory, "overlays", "production", "kustomization.yaml")), StringComparison.Ordinal);
 
         // Silences and the notification log survive a new pod, not only a container restart.
         var alertmanager = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "alertmanager");

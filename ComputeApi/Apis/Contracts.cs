@@ -36,4 +36,5 @@ public sealed record KernelInfo(
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(double))]
 [JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class ContractsJsonContext : JsonSerializerContext;

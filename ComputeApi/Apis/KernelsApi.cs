@@ -59,13 +59,17 @@ public static class KernelsApi
     public static Results<Ok<KernelInfo>, ProblemHttpResult> GetKernel(string kernel, KernelCatalog catalog) =>
         catalog.Find(kernel) is { } entry ? TypedResults.Ok(ToInfo(entry)) : UnknownKernel(kernel, catalog.Names);
 
-    /// <summary>The parameters of <c>GET /api/compute/{kernel}</c>.</summary>
+    /// <summary>
+    /// What <c>GET /api/compute/{kernel}</c> reads from the request. The services it uses stay parameters of the
+    /// handler: inside an <c>[AsParameters]</c> type the OpenAPI document generator takes them for a request body.
+    /// </summary>
     public readonly record struct ComputeRequest(
         string Kernel,
         [FromQuery(Name = SizeParameter)] string? Size,
         HttpContext HttpContext);
 
-    public static async Task<Results<Ok<ComputeResponse>, ValidationProblem, ProblemHttpResult>> RunKernel([AsParameters] ComputeRequest request, ComputeJobRunner runner, IOptions<ComputeOptions> options)
+    public static async Task<Results<Ok<ComputeResponse>, ValidationProblem, ProblemHttpResult>> RunKernel(
+        [AsParameters] ComputeRequest request, ComputeJobRunner runner, IOptions<ComputeOptions> options)
     {
         var http = request.HttpContext;
         var deadline = http.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken ?? CancellationToken.None;
@@ -151,7 +155,8 @@ public static class KernelsApi
             statusCode: StatusCodes.Status404NotFound,
             title: "Unknown kernel",
             detail: $"There is no kernel named '{CatalogEntry.Shorten(kernel)}'. Known kernels: {string.Join(", ", known)}.",
-            extensions: new Dictionary<string, object?> { ["kernels"] = known });
+            // An array: the trimmed service serializes only the types its JSON context names.
+            extensions: new Dictionary<string, object?> { ["kernels"] = known.ToArray() });
 
     private static KernelInfo ToInfo(CatalogEntry entry) =>
         new(entry.Name, entry.Kernel.Description, entry.Kernel.SizeMeaning, entry.Kernel.ResultMeaning, entry.DefaultSize, entry.MaxSize,

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using CloudApp.ComputeApi.Kernels;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -8,7 +9,7 @@ namespace CloudApp.ComputeApi.Apis;
 public sealed record ComputeResponse(
     [property: Description("Kernel that ran.")] string Kernel,
     [property: Description("Size it ran with (see the kernel's sizeMeaning).")] long Size,
-    [property: Description("What the kernel computed: a number or a string, as the kernel's resultMeaning says (GET /api/kernels).")] object Result,
+    [property: Description("What the kernel computed: a number or a string, as the kernel's resultMeaning says (GET /api/kernels).")] KernelResult Result,
     [property: Description("Seconds the kernel ran, waiting for a slot not included.")] double Elapsed,
     [property: Description("Work done, in the kernel's workUnit (GET /api/kernels).")] WorkDone Work);
 
@@ -27,7 +28,8 @@ public sealed record KernelInfo(
 
 /// <summary>
 /// The answers' JSON, generated at build time: the published service is trimmed, which leaves no reflection-based
-/// serialization. A result is a number or a digest, hence the primitive types.
+/// serialization. A kernel's result writes itself (<see cref="KernelResult"/>); the primitives and the array are
+/// what problem details carry in their extensions.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ComputeResponse))]

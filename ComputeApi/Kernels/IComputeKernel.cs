@@ -51,7 +51,7 @@ public sealed class KernelLimits
 }
 
 /// <summary>What a kernel computed, and how much work (in <see cref="IComputeKernel.WorkUnit"/>) it took.</summary>
-public readonly record struct KernelOutput(object Result, long Work);
+public readonly record struct KernelOutput(KernelResult Result, long Work);
 
 /// <summary>Cancellation and progress reporting handed to a running kernel.</summary>
 public sealed class KernelContext(CancellationToken cancellationToken, Action<long>? onWork = null)

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 series=${SERIES:-200000}
 minutes=${MINUTES:-5}
-image=${Images__Prometheus:-$(python3 -c 'import json; print(json.load(open("deploy/images.json"))["images"]["prometheus"])')}
+image=${Images__Prometheus:-$(eng/image-fact.sh images.prometheus.reference)}
 say() { printf '[wal-replay] %s\n' "$*" >&2; }
 
 work=$(mktemp -d)

@@ -11,6 +11,10 @@ build_base() {  # $1 the stand-in's reference (cloudapp/runtime-deps:<Debian rel
   local ref=$1 started=$SECONDS
   needs_build "$ref" || return 0
   local old=$REPLACED
+  # What Microsoft's images set and the stand-in copies: its record in deploy/images.json.
+  local APP_UID HTTP_PORT
+  APP_UID=$(fact images.runtimeDeps.user)
+  HTTP_PORT=$(fact images.runtimeDeps.port)
 
   if ! command -v debootstrap >/dev/null 2>&1; then
     say "installing debootstrap (host package, needed once)"

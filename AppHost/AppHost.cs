@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 var builder = DistributedApplication.CreateBuilder(args);
 var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
 var deploy = Path.Combine(root, "deploy");
-var configured = ContainerImages.From(builder.Configuration, root);
+var configured = ContainerImages.From(builder.Configuration);
 // Images:* overrides name this machine's mirrors or local stand-ins: runs use them, but what a publish writes names
 // the pinned images, whatever the environment of the machine that publishes.
 var images = builder.ExecutionContext.IsPublishMode ? configured.Pins : configured;

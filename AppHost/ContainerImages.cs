@@ -18,12 +18,8 @@ public sealed record ContainerImages(
 {
     public const string Section = "Images";
 
-    /// <summary>
-    /// The records below <paramref name="repositoryRoot"/> (or those <see cref="ImageRecords.FileVariable"/> names), with
-    /// the overrides of <paramref name="configuration"/>.
-    /// </summary>
-    public static ContainerImages From(IConfiguration configuration, string repositoryRoot) =>
-        From(configuration, ImageRecords.Load(ImageRecords.FileIn(repositoryRoot)));
+    /// <summary>The records every reader of this program uses (<see cref="ImageRecords.Current"/>), with the overrides of <paramref name="configuration"/>.</summary>
+    public static ContainerImages From(IConfiguration configuration) => From(configuration, ImageRecords.Current);
 
     public static ContainerImages From(IConfiguration configuration, ImageRecords records)
     {
@@ -69,10 +65,10 @@ public sealed class ImageRecords
     public static ImageRecords Current => s_current.Value;
 
     /// <summary>The records' file: <see cref="FileVariable"/> when set, else <see cref="DefaultFile"/> below <paramref name="repositoryRoot"/>.</summary>
-    public static string FileIn(string repositoryRoot) =>
+    private static string FileIn(string repositoryRoot) =>
         Environment.GetEnvironmentVariable(FileVariable) is { Length: > 0 } file ? Path.GetFullPath(file) : Path.Combine(repositoryRoot, DefaultFile);
 
-    public static ImageRecords Load(string file)
+    private static ImageRecords Load(string file)
     {
         using var document = JsonDocument.Parse(System.IO.File.ReadAllText(file));
         return new(file, document.RootElement.GetProperty("images").Clone());

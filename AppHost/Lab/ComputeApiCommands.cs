@@ -42,7 +42,7 @@ internal static class ComputeApiCommands
                 // Text inputs, checked here: a number field's own check only says that validation failed, not why.
                 Arguments =
                 [
-                    new InteractionInput { Name = "kernel", Label = "Kernel", InputType = InputType.Text, Value = "primes", Description = "primes, matmul or sha256" },
+                    new InteractionInput { Name = "kernel", Label = "Kernel", InputType = InputType.Text, Description = "Empty: the first kernel the replica lists (GET /api/kernels)" },
                     new InteractionInput { Name = "size", Label = "Size", InputType = InputType.Text, Description = "Empty: the kernel's default size" },
                     new InteractionInput { Name = "rate", Label = "Requests per second", InputType = InputType.Text, Value = "5" },
                     new InteractionInput { Name = "duration", Label = "Seconds", InputType = InputType.Text, Value = "30" },
@@ -77,7 +77,6 @@ internal static class ComputeApiCommands
     private static async Task<ExecuteCommandResult> GenerateLoadAsync(ExecuteCommandContext context)
     {
         if (Replica(context) is not { } replica) return NotRunning(context);
-        var kernel = context.Arguments.GetString("kernel") is { Length: > 0 } k ? k : "primes";
         if (!TryWhole(context, "rate", 5, 1, MaxRate, out var rate, out var error)
             || !TryWhole(context, "duration", 30, 1, MaxDuration, out var duration, out error)
             || !TryWhole(context, "size", 0, 1, long.MaxValue, out var size, out error))
@@ -89,6 +88,7 @@ internal static class ComputeApiCommands
         // The replica knows its kernels and their limits: ask it before sending anything.
         var kernels = await http.GetFromJsonAsync<JsonElement>("/api/kernels", context.CancellationToken);
         var known = kernels.EnumerateArray().Select(e => (Name: e.GetProperty("name").GetString()!, Max: e.GetProperty("maxSize").GetInt64())).ToList();
+        var kernel = context.Arguments.GetString("kernel") is { Length: > 0 } k ? k : known[0].Name;
         if (known.FirstOrDefault(e => e.Name == kernel) is not { Name: not null } entry)
         {
             return CommandResults.Failure($"kernel '{kernel}' is not one of {string.Join(", ", known.Select(e => e.Name))}; nothing was sent.");

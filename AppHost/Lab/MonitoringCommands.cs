@@ -32,7 +32,7 @@ internal static class MonitoringCommands
         .WithLiveProperties(PrometheusResource.HttpEndpointName, ReadPrometheusAsync)
         .WithCommand(ReloadConfiguration, "Reload configuration", ReloadAsync, new CommandOptions
         {
-            Description = "Sends SIGHUP: Prometheus reads its configuration and rules again now (it also checks them every 30 s by itself).",
+            Description = $"Sends SIGHUP: Prometheus reads its configuration and rules again now (it also checks them every {PrometheusResource.AutoReloadInterval.TotalSeconds:0} s by itself).",
             IconName = "ArrowClockwise",
             UpdateState = ComputeApiCommands.RunningOnly,
         });

@@ -11,7 +11,7 @@ internal static class Repository
 
     /// <summary>The images the stack runs and their facts (deploy/images.json), with the environment's overrides.</summary>
     public static ContainerImages Images { get; } =
-        ContainerImages.From(new ConfigurationBuilder().AddEnvironmentVariables().Build(), Root);
+        ContainerImages.From(new ConfigurationBuilder().AddEnvironmentVariables().Build());
 
     /// <summary>The AppHost built alongside these tests (same configuration).</summary>
     public static string AppHostAssembly => RepositoryRoot.BuildOutput("AppHost");

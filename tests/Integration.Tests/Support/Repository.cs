@@ -13,7 +13,7 @@ internal static class Repository
 
     /// <summary>The images the AppHost would use: deploy/images.json, or overrides from the environment (eng/prepare.sh).</summary>
     public static ContainerImages Images { get; } =
-        ContainerImages.From(new ConfigurationBuilder().AddEnvironmentVariables().Build(), Root);
+        ContainerImages.From(new ConfigurationBuilder().AddEnvironmentVariables().Build());
 
     /// <summary>The OCI registry the ComputeApi image is pushed to and pulled from (eng/ensure-registry.sh).</summary>
     public static string Registry => Environment.GetEnvironmentVariable("CLOUDAPP_REGISTRY") is { Length: > 0 } registry

@@ -27,12 +27,12 @@ public sealed class FaultsApiTests
     {
         await using var app = ComputeApiFactory.Create(Enabled);
         using var client = app.CreateClient();
-        // A scraper that waits a second, as Prometheus waits its scrape timeout.
+        // A scraper that waits a few seconds (room for a slow first answer), as Prometheus waits its scrape timeout.
         using var scraper = app.CreateClient();
-        scraper.Timeout = TimeSpan.FromSeconds(1);
+        scraper.Timeout = TimeSpan.FromSeconds(3);
         Assert.Equal(HttpStatusCode.OK, (await scraper.GetAsync(ServiceDefaultsExtensions.MetricsPath)).StatusCode);
 
-        using (var set = await client.PutAsync($"{FaultsApi.MetricsDelayPath}?seconds=5", content: null))
+        using (var set = await client.PutAsync($"{FaultsApi.MetricsDelayPath}?seconds=10", content: null))
         {
             Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
         }
@@ -67,7 +67,7 @@ public sealed class FaultsApiTests
         Assert.Equal(FaultsApi.MaxDelaySeconds, problem.GetProperty("maximum").GetInt32());
         // Nothing changed: metrics still answer at once.
         using var scraper = app.CreateClient();
-        scraper.Timeout = TimeSpan.FromSeconds(1);
+        scraper.Timeout = TimeSpan.FromSeconds(3);
         Assert.Equal(HttpStatusCode.OK, (await scraper.GetAsync(ServiceDefaultsExtensions.MetricsPath)).StatusCode);
     }
 }

@@ -87,15 +87,9 @@ public sealed class OperatorComponentTests
             var tests = Directory.GetFiles(Repository.Path("deploy", "prometheus", "tests"), "*.test.yml");
             foreach (var test in tests) File.Copy(test, Path.Combine(root.FullName, "tests", Path.GetFileName(test)));
 
-            async Task<ExternalProgram.Result> Promtool(string directory, params string[] arguments) =>
-                await ExternalProgram.RunAsync("docker",
-                    ["run", "--rm", "--network", "none", "-v", $"{root.FullName}:/prometheus-rules:ro", "-w", $"/prometheus-rules/{directory}",
-                     "--entrypoint", "/bin/promtool", Repository.Images.Prometheus.ToString(), .. arguments],
-                    TimeSpan.FromMinutes(2));
-
-            var check = await Promtool("rules", ["check", "rules", .. Directory.GetFiles(Path.Combine(root.FullName, "rules")).Select(Path.GetFileName)!]);
+            var check = await ImageTool.PromtoolIn(root.FullName, "rules", ["check", "rules", .. Directory.GetFiles(Path.Combine(root.FullName, "rules")).Select(Path.GetFileName)!]);
             Assert.True(check.ExitCode == 0, check.ToString());
-            var unit = await Promtool("tests", ["test", "rules", .. tests.Select(Path.GetFileName)!]);
+            var unit = await ImageTool.PromtoolIn(root.FullName, "tests", ["test", "rules", .. tests.Select(Path.GetFileName)!]);
             Assert.True(unit.ExitCode == 0, unit.ToString());
             Assert.DoesNotContain("FAILED", unit.Output + unit.Error);
         }

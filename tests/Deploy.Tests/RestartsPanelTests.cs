@@ -54,10 +54,7 @@ public sealed class RestartsPanelTests
                 """;
             await File.WriteAllTextAsync(Path.Combine(directory.FullName, "restarts.test.yml"), test);
 
-            var result = await ExternalProgram.RunAsync("docker",
-                ["run", "--rm", "--network", "none", "-v", $"{directory.FullName}:/tests:ro", "-w", "/tests", "--entrypoint", "/bin/promtool",
-                 Repository.Images.Prometheus.ToString(), "test", "rules", "restarts.test.yml"],
-                TimeSpan.FromMinutes(2));
+            var result = await ImageTool.PromtoolIn(directory.FullName, "", "test", "rules", "restarts.test.yml");
 
             Assert.True(result.ExitCode == 0, result.ToString());
             Assert.DoesNotContain("FAILED", result.Output + result.Error);

@@ -49,7 +49,7 @@ public sealed class ResourceUtilizationTests(ComputeApiImage image)
             // The process' own CPU time over a few seconds of the busy loop (measured once it runs at full speed,
             // not from before it ramped up): about one core.
             var clock = Stopwatch.StartNew();
-            await Task.Delay(TimeSpan.FromSeconds(3), cts.Token);
+            await Task.Delay(TimeSpan.FromSeconds(6), cts.Token);
             var after = await ScrapeAsync(client, cts.Token);
             var cores = (after["dotnet_process_cpu_time_seconds_total"] - during["dotnet_process_cpu_time_seconds_total"]) / clock.Elapsed.TotalSeconds;
 

@@ -5,7 +5,6 @@ namespace CloudApp.Tests;
 /// <summary>The checkout the tests run from: the folder holding CloudApp.sln above the test binaries.</summary>
 internal static class RepositoryRoot
 {
-
     public static string Path { get; } = Find();
 
     /// <summary>The assembly a project of the repository builds in the configuration these tests were built in.</summary>

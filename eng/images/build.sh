@@ -5,8 +5,8 @@
 #
 #   build.sh [--force] [IMAGE|all]...   (default: all)
 #
-# IMAGE is the key of an image whose record in deploy/images.json has a stand-in (prometheus), or the last
-# segment of the stand-in's name (node-exporter); base is the runtime-deps stand-in, the ComputeApi's base.
+# IMAGE is the key of an image whose record in deploy/images.json has a stand-in: prometheus, alertmanager,
+# nodeExporter, runtimeDeps (the ComputeApi's base).
 # Each stand-in is built as the record names it. For the Prometheus family the record also names the Debian
 # package and version it is built from, and the build refuses a pin of another version (the stand-in would
 # silently run another version than the pin).
@@ -34,23 +34,6 @@ usage() {
 mapfile -t STAND_INS < <(fact --keys standIn)
 [ ${#STAND_INS[@]} -gt 0 ] || die "no image record has a stand-in"
 
-# The stand-in's kind, the last segment of its name (node-exporter): the label the images of this script carry.
-kind_of() {  # $1 image key
-  local name
-  name=$(fact "images.$1.standIn.name")
-  printf '%s\n' "${name##*/}"
-}
-
-# The image key an argument names: the key itself, the last segment of its stand-in's name, or base.
-key_of() {  # $1 argument
-  local key
-  if [ "$1" = base ]; then printf 'runtimeDeps\n'; return; fi
-  for key in "${STAND_INS[@]}"; do
-    if [ "$1" = "$key" ] || [ "$1" = "$(kind_of "$key")" ]; then printf '%s\n' "$key"; return; fi
-  done
-  return 1
-}
-
 force=0
 targets=()
 for arg in "$@"; do
@@ -59,8 +42,8 @@ for arg in "$@"; do
     all) targets+=("${STAND_INS[@]}") ;;
     -h|--help) usage 0 ;;
     -*) say "unknown argument: $arg"; usage 2 ;;
-    *) key=$(key_of "$arg") || { say "no image with a stand-in is called $arg"; usage 2; }
-       targets+=("$key") ;;
+    *) [[ " ${STAND_INS[*]} " == *" $arg "* ]] || { say "no image with a stand-in is called $arg"; usage 2; }
+       targets+=("$arg") ;;
   esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=("${STAND_INS[@]}")
